@@ -1,0 +1,70 @@
+// Domain rules for an MX member's connection status: what the sync workflow does next, and what the app sees.
+
+/** What the workflow does after reading a member's status. */
+export type ConnectionPhase =
+  | "AGGREGATING" // keep polling
+  | "CONNECTED" // done aggregating: move on
+  | "CHALLENGED" // MFA: the end user must answer
+  | "NEEDS_USER" // the end user must act (bad credentials, locked, …): stop
+  | "FAILED"; // a hard end: stop
+
+const STILL_WORKING = new Set(["CREATED", "UPDATED", "RESUMED", "RECONNECTED", "DELAYED", "PENDING"]);
+const NEEDS_USER = new Set(["DENIED", "REJECTED", "EXPIRED", "IMPAIRED", "IMPEDED", "LOCKED", "PREVENTED"]);
+
+export function connectionPhase(status: {
+  connection_status?: string | null;
+  is_being_aggregated?: boolean | null;
+}): ConnectionPhase {
+  const connectionStatus = status.connection_status ?? "";
+  if (connectionStatus === "CONNECTED") return status.is_being_aggregated ? "AGGREGATING" : "CONNECTED";
+  if (connectionStatus === "CHALLENGED") return "CHALLENGED";
+  if (STILL_WORKING.has(connectionStatus)) return "AGGREGATING";
+  if (NEEDS_USER.has(connectionStatus)) return "NEEDS_USER";
+  // FAILED, DISCONNECTED, DISCONTINUED, CLOSED, DISABLED, DEGRADED, IMPORTED and anything unknown.
+  return "FAILED";
+}
+
+/** The sync status the API shows for a member. */
+export const SYNC_STATUSES = [
+  "PENDING", // created, nothing started yet (e.g. OAuth member before the user came back)
+  "CONNECTING", // polling MX while it connects and aggregates
+  "CHALLENGED", // waiting for the end user's MFA answer
+  "SYNCING", // storing owners, accounts and transactions
+  "SYNCED",
+  "NEEDS_USER",
+  "FAILED",
+  "TIMED_OUT",
+] as const;
+export type SyncStatus = (typeof SYNC_STATUSES)[number];
+
+/** Human-readable reasons shown to the app when a member is not synced. */
+export const CONNECTION_REASONS: Record<string, string> = {
+  DENIED: "The bank rejected the credentials. Ask the user to check them and try again.",
+  REJECTED: "The answer to the security question was not accepted.",
+  EXPIRED: "The security question was not answered in time.",
+  LOCKED: "The bank has locked this account. The user must unlock it at the bank.",
+  IMPAIRED: "The bank needs the user to take an action on its website before connecting.",
+  IMPEDED: "The bank needs the user to take an action on its website before connecting.",
+  PREVENTED: "Too many failed attempts: the user must update their credentials.",
+  FAILED: "The connection failed at the bank. Try again later.",
+  DISCONNECTED: "The bank connection was lost. Try again later.",
+  DISCONTINUED: "This institution is no longer supported.",
+  CLOSED: "The account was closed at the bank.",
+  DISABLED: "Aggregation is disabled for this member.",
+  TIMED_OUT: "The bank took too long to answer.",
+};
+
+/**
+ * The next poll's wait, in seconds: never under MX's 3 s floor, about a quarter of the time already
+ * waited (so a short aggregation is seen within seconds and a long one costs few polls), jittered ±20 %,
+ * capped. `random` is injectable so tests are deterministic.
+ */
+export function nextPollDelaySeconds(
+  elapsedSeconds: number,
+  maxSeconds = 60,
+  random: () => number = Math.random,
+): number {
+  const base = Math.max(3, elapsedSeconds / 4);
+  const jittered = base * (0.8 + 0.4 * random());
+  return Math.min(maxSeconds, Math.max(3, Math.round(jittered)));
+}

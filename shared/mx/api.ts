@@ -1,0 +1,76 @@
+// The MX port: every MX call the project makes. The HTTP client (client.ts) implements it;
+// use cases depend on this interface only, so tests can pass the client pointed at the sandbox.
+import type {
+  Account,
+  AccountOwner,
+  Challenge,
+  CredentialField,
+  Institution,
+  Member,
+  MemberStatus,
+  MxUser,
+  Page,
+} from "./schemas";
+
+export interface PageRequest {
+  page?: number;
+  /** Defaults to the largest the spec allows for that endpoint (1000; 100 for institutions). */
+  recordsPerPage?: number;
+}
+
+export interface TransactionQuery extends PageRequest {
+  fromDate?: string; // YYYY-MM-DD
+  toDate?: string; // YYYY-MM-DD
+}
+
+export interface CreateMemberInput {
+  institutionCode: string;
+  /** Credential member: the institution's credential field guids with the end user's values. */
+  credentials?: { guid: string; value: string }[];
+  /** OAuth member. */
+  isOauth?: boolean;
+  /** Our idempotency key for the member: MX stores it as the member's `id`. */
+  id: string;
+  metadata?: string;
+  clientRedirectUrl?: string;
+  referralSource?: "APP" | "BROWSER";
+  skipAggregation?: boolean;
+}
+
+export interface OauthWindowQuery {
+  clientRedirectUrl?: string;
+  referralSource?: "APP" | "BROWSER";
+  skipAggregation?: boolean;
+}
+
+export interface MxApi {
+  createUser(input: { id: string; email?: string; metadata?: string }): Promise<MxUser>;
+  /** Finds the MX user whose `id` is ours (GET /users?id=…), or undefined. */
+  findUserById(id: string): Promise<MxUser | undefined>;
+  searchInstitutions(query: { name?: string } & PageRequest): Promise<Page<Institution>>;
+  listCredentialFields(institutionCode: string): Promise<CredentialField[]>;
+  /** Not blindly retried; a 409 means the member exists: the client finds it by its `id` and returns it. */
+  createMember(userGuid: string, input: CreateMemberInput): Promise<Member>;
+  listMembers(userGuid: string, page?: PageRequest): Promise<Page<Member>>;
+  readMember(userGuid: string, memberGuid: string): Promise<Member>;
+  readMemberStatus(userGuid: string, memberGuid: string): Promise<MemberStatus>;
+  /** Starts a refresh; resolves with the member (MX may decline when data is fresh). 409 → ConflictError. */
+  aggregateMember(userGuid: string, memberGuid: string): Promise<Member>;
+  identifyMember(userGuid: string, memberGuid: string): Promise<Member>;
+  /** Empty when MX answers 204 (no challenge). */
+  listChallenges(userGuid: string, memberGuid: string): Promise<Challenge[]>;
+  resumeMember(
+    userGuid: string,
+    memberGuid: string,
+    answers: { guid: string; value: string }[],
+  ): Promise<Member>;
+  requestOauthWindowUri(userGuid: string, memberGuid: string, query?: OauthWindowQuery): Promise<Member>;
+  listAccountOwners(userGuid: string, memberGuid: string, page?: PageRequest): Promise<Page<AccountOwner>>;
+  listAccounts(userGuid: string, memberGuid: string, page?: PageRequest): Promise<Page<Account>>;
+  listTransactions(
+    userGuid: string,
+    memberGuid: string,
+    query?: TransactionQuery,
+  ): Promise<Page<import("./schemas").Transaction>>;
+  deleteMember(userGuid: string, memberGuid: string): Promise<void>;
+}

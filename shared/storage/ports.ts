@@ -1,0 +1,125 @@
+// The storage port: what use cases need from the data store. storage/dynamo.ts implements it on one
+// DynamoDB table (design in README "Data model"); use cases depend on this interface only.
+import type { SyncStatus } from "../domain/connection";
+import type { Account, AccountOwner, Challenge, Transaction } from "../mx/schemas";
+
+export interface SyncCounts {
+  owners: number;
+  accounts: number;
+  transactions: number;
+}
+
+/** The member's sync record: what the app sees about the latest sync run. */
+export interface SyncState {
+  status: SyncStatus;
+  /** The Step Functions execution name of the run that owns the member now (the lease). */
+  syncRun?: string;
+  /** Epoch ms until which the lease holds even if its run died silently. */
+  leaseExpiresAt?: number;
+  startedAt?: string; // ISO
+  finishedAt?: string; // ISO
+  durationMs?: number;
+  outcome?: string; // SYNCED, NEEDS_USER, FAILED, TIMED_OUT, ...
+  reason?: string; // human readable, when not synced
+  counts?: SyncCounts;
+  lastSyncedAt?: string; // ISO, last successful sync
+}
+
+export interface MemberRecord {
+  userId: string; // the app's user id (JWT sub); also the MX user's `id`
+  mxUserGuid: string;
+  memberGuid: string;
+  institutionCode: string;
+  isOauth: boolean;
+  identify: boolean;
+  connectionStatus?: string;
+  /** Allow-listed app URL to send the browser to after OAuth. */
+  redirectUrl?: string;
+  /** The challenges the end user must answer (MFA prompts only: never answers). */
+  challenges?: Challenge[];
+  /** Step Functions task token of the run waiting for the MFA answer. Cleared once used. */
+  challengeTaskToken?: string;
+  sync: SyncState;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TransactionQuery {
+  from?: string; // YYYY-MM-DD inclusive
+  to?: string; // YYYY-MM-DD inclusive
+  limit: number;
+  cursor?: string; // opaque, from the previous page
+}
+
+export interface MemberStore {
+  /** Creates or replaces the member's identity fields; never clobbers a running sync's state. */
+  putMember(
+    member: Omit<MemberRecord, "sync" | "createdAt" | "updatedAt"> & { sync?: SyncState },
+  ): Promise<MemberRecord>;
+  getMember(userId: string, memberGuid: string): Promise<MemberRecord | undefined>;
+  listMembers(userId: string): Promise<MemberRecord[]>;
+  recordConnectionStatus(userId: string, memberGuid: string, connectionStatus: string): Promise<void>;
+  /**
+   * Takes the member's sync lease for `syncRun` when no other run holds a live one (conditional write).
+   * Returns false when another run owns it: at most one running sync per member.
+   */
+  acquireSyncLease(
+    userId: string,
+    memberGuid: string,
+    syncRun: string,
+    leaseMs: number,
+    now?: Date,
+  ): Promise<boolean>;
+  updateSync(userId: string, memberGuid: string, syncRun: string, patch: Partial<SyncState>): Promise<void>;
+  /** Ends the run: writes outcome, counts and timing, releases the lease (only if `syncRun` holds it). */
+  finishSync(userId: string, memberGuid: string, syncRun: string, result: Partial<SyncState>): Promise<void>;
+  saveChallenges(
+    userId: string,
+    memberGuid: string,
+    challenges: Challenge[],
+    taskToken: string,
+  ): Promise<void>;
+  /** Returns and clears the waiting task token (single use); undefined when nothing waits. */
+  takeChallengeTaskToken(userId: string, memberGuid: string): Promise<string | undefined>;
+  deleteMember(userId: string, memberGuid: string): Promise<void>;
+}
+
+export interface BankDataStore {
+  /** BatchWriteItem, 25 a request, unprocessed items retried with backoff. Returns the count written. */
+  putAccountOwners(userId: string, memberGuid: string, owners: AccountOwner[]): Promise<number>;
+  putAccounts(userId: string, memberGuid: string, accounts: Account[]): Promise<number>;
+  putTransactions(
+    userId: string,
+    memberGuid: string,
+    transactions: Transaction[],
+    syncRun: string,
+  ): Promise<number>;
+  /**
+   * After a run stored every page of a window: deletes that member's stored PENDING transactions dated in
+   * [from, to] that this run did not see (MX replaced them with posted ones under new guids, or dropped them).
+   */
+  removeVanishedPending(
+    userId: string,
+    memberGuid: string,
+    from: string,
+    to: string,
+    syncRun: string,
+  ): Promise<number>;
+  listAccountOwners(userId: string, memberGuid: string): Promise<AccountOwner[]>;
+  listAccounts(userId: string): Promise<Account[]>;
+  getAccount(userId: string, accountGuid: string): Promise<Account | undefined>;
+  /** Newest first. */
+  listTransactions(
+    accountGuid: string,
+    query: TransactionQuery,
+  ): Promise<{ items: Transaction[]; cursor?: string }>;
+  countTransactions(accountGuid: string): Promise<number>;
+  /** Deletes every stored owner, account and transaction of the member. */
+  deleteMemberData(userId: string, memberGuid: string): Promise<void>;
+}
+
+/** Short-lived single-use records (OAuth states, idempotency keys), expired by DynamoDB TTL. */
+export interface OnceStore {
+  /** Records `key` if it was never recorded; false when it already was (replay). */
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+}
