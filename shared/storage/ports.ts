@@ -82,6 +82,8 @@ export interface MemberStore {
   /** Returns and clears the waiting task token (single use); undefined when nothing waits. */
   takeChallengeTaskToken(userId: string, memberGuid: string): Promise<string | undefined>;
   deleteMember(userId: string, memberGuid: string): Promise<void>;
+  /** Members whose last sync ended SYNCED, for the scheduled refresh; paged by an opaque cursor. */
+  listMembersToRefresh(limit: number, cursor?: string): Promise<{ members: MemberRecord[]; cursor?: string }>;
 }
 
 export interface BankDataStore {
