@@ -18,6 +18,15 @@ export interface PageRequest {
   recordsPerPage?: number;
 }
 
+/** Institution search filters (MX's `name`, `supports_*` query parameters). */
+export interface InstitutionQuery extends PageRequest {
+  name?: string;
+  supportsAccountIdentification?: boolean;
+  supportsAccountStatement?: boolean;
+  supportsAccountVerification?: boolean;
+  supportsTransactionHistory?: boolean;
+}
+
 export interface TransactionQuery extends PageRequest {
   fromDate?: string; // YYYY-MM-DD
   toDate?: string; // YYYY-MM-DD
@@ -47,7 +56,7 @@ export interface MxApi {
   createUser(input: { id: string; email?: string; metadata?: string }): Promise<MxUser>;
   /** Finds the MX user whose `id` is ours (GET /users?id=…), or undefined. */
   findUserById(id: string): Promise<MxUser | undefined>;
-  searchInstitutions(query: { name?: string } & PageRequest): Promise<Page<Institution>>;
+  searchInstitutions(query: InstitutionQuery): Promise<Page<Institution>>;
   listCredentialFields(institutionCode: string): Promise<CredentialField[]>;
   /** Not blindly retried; a 409 means the member exists: the client finds it by its `id` and returns it. */
   createMember(userGuid: string, input: CreateMemberInput): Promise<Member>;
