@@ -71,18 +71,31 @@ export interface MemberStore {
     now?: Date,
   ): Promise<boolean>;
   updateSync(userId: string, memberGuid: string, syncRun: string, patch: Partial<SyncState>): Promise<void>;
-  /** Ends the run: writes outcome, counts and timing, releases the lease (only if `syncRun` holds it). */
-  finishSync(userId: string, memberGuid: string, syncRun: string, result: Partial<SyncState>): Promise<void>;
+  /**
+   * Ends the run: writes outcome, counts and timing, releases the lease. Only if `syncRun` holds it:
+   * otherwise writes nothing and returns false (a stale run never overwrites a newer run's record).
+   */
+  finishSync(
+    userId: string,
+    memberGuid: string,
+    syncRun: string,
+    result: Partial<SyncState>,
+  ): Promise<boolean>;
+  /** `expiresInSeconds`: how long the token may be taken (default 1 h; pass the challenge wait timeout). */
   saveChallenges(
     userId: string,
     memberGuid: string,
     challenges: Challenge[],
     taskToken: string,
+    expiresInSeconds?: number,
   ): Promise<void>;
   /** Returns and clears the waiting task token (single use); undefined when nothing waits. */
   takeChallengeTaskToken(userId: string, memberGuid: string): Promise<string | undefined>;
   deleteMember(userId: string, memberGuid: string): Promise<void>;
-  /** Members whose last sync ended SYNCED, for the scheduled refresh; paged by an opaque cursor. */
+  /**
+   * Members for the scheduled refresh, paged by an opaque cursor: those whose last sync ended SYNCED, and
+   * those that synced before and whose last run ended FAILED/TIMED_OUT (transient); NEEDS_USER drops out.
+   */
   listMembersToRefresh(limit: number, cursor?: string): Promise<{ members: MemberRecord[]; cursor?: string }>;
 }
 

@@ -1,0 +1,94 @@
+// BatchWriteItem done right: 25 requests a call, several calls in flight (bounded), unprocessed items
+// retried with capped exponential backoff and full jitter, a bounded number of attempts, then a typed error.
+import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/** DynamoDB's limit per BatchWriteItem call. */
+export const BATCH_WRITE_LIMIT = 25;
+
+export type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> }; DeleteRequest?: never }
+  | { DeleteRequest: { Key: Record<string, unknown> }; PutRequest?: never };
+
+export interface BatchWriteOptions {
+  /** Calls in flight at once (default 4). */
+  concurrency?: number;
+  /** Calls per chunk before giving up on its unprocessed items (default 8). */
+  maxAttempts?: number;
+  /** First retry's backoff ceiling in ms (default 50), doubled per attempt up to maxDelayMs (default 2000). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** Some items were still unprocessed after every attempt (sustained throttling). */
+export class BatchWriteError extends Error {
+  override readonly name = "BatchWriteError";
+  constructor(
+    readonly unprocessed: number,
+    readonly attempts: number,
+  ) {
+    super(`BatchWriteItem left ${unprocessed} item(s) unprocessed after ${attempts} attempts`);
+  }
+}
+
+export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2^retry)). */
+export function backoffDelayMs(retry: number, baseMs: number, maxMs: number, random: () => number): number {
+  return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** retry));
+}
+
+/** Writes every request; returns how many were written. Callers must not repeat a key (DynamoDB rejects it). */
+export async function batchWrite(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly WriteRequest[],
+  options: BatchWriteOptions = {},
+): Promise<number> {
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 8);
+  const baseDelayMs = options.baseDelayMs ?? 50;
+  const maxDelayMs = options.maxDelayMs ?? 2000;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
+    chunks.push(requests.slice(i, i + BATCH_WRITE_LIMIT));
+  }
+
+  const writeChunk = async (chunk: WriteRequest[]) => {
+    let pending: WriteRequest[] = chunk;
+    for (let attempt = 1; ; attempt++) {
+      const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+      pending = (result.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
+      if (pending.length === 0) return;
+      if (attempt >= maxAttempts) throw new BatchWriteError(pending.length, attempt);
+      await sleep(backoffDelayMs(attempt - 1, baseDelayMs, maxDelayMs, random));
+    }
+  };
+
+  // A small worker pool: each worker takes the next chunk until none is left; the first error stops
+  // the others from taking new chunks and is rethrown.
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < chunks.length) {
+      const chunk = chunks[next++];
+      if (!chunk) return;
+      try {
+        await writeChunk(chunk);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(concurrency, chunks.length) }, () => worker()),
+  );
+  const rejected = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (rejected) throw rejected.reason;
+  return requests.length;
+}
