@@ -1,0 +1,67 @@
+// Typed errors the API's use cases throw. The shared error handler (http.ts) maps each to its HTTP status
+// and `{"error":{"code","message"}}` body; anything not listed here becomes a bare 500.
+
+export type ApiErrorCode =
+  | "invalid_request"
+  | "invalid_json"
+  | "unsupported_media_type"
+  | "payload_too_large"
+  | "unauthorized"
+  | "not_found"
+  | "conflict"
+  | "no_challenge"
+  | "unprocessable"
+  | "upstream_error"
+  | "upstream_unavailable"
+  | "upstream_timeout"
+  | "internal_error";
+
+/** An error whose message is written for the client: safe to send as is. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    /** Extra response headers (e.g. Retry-After). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export class BadRequestError extends ApiError {
+  constructor(message: string) {
+    super(400, "invalid_request", message);
+    this.name = "BadRequestError";
+  }
+}
+
+export class UnauthorizedError extends ApiError {
+  constructor(message = "A signed-in user is required.") {
+    super(401, "unauthorized", message);
+    this.name = "UnauthorizedError";
+  }
+}
+
+/** Missing and not-yours answer the same, so a guid's existence never leaks across users. */
+export class NotFoundError extends ApiError {
+  constructor(message = "Not found.") {
+    super(404, "not_found", message);
+    this.name = "NotFoundError";
+  }
+}
+
+export class ConflictError extends ApiError {
+  constructor(code: "conflict" | "no_challenge", message: string) {
+    super(409, code, message);
+    this.name = "ConflictError";
+  }
+}
+
+export class UnprocessableError extends ApiError {
+  constructor(message: string) {
+    super(422, "unprocessable", message);
+    this.name = "UnprocessableError";
+  }
+}

@@ -1,0 +1,246 @@
+// The middy chain every API route shares: header normalizer, body size limit, JSON body parser, zod
+// parsing of path/query/body and of the caller's JWT `sub`, one error handler that turns every failure into
+// `{"error":{"code","message"}}` (never a stack or an internal message), and security headers.
+// Request and response bodies are never logged: they carry bank credentials and MFA answers.
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
+import httpHeaderNormalizer from "@middy/http-header-normalizer";
+import httpJsonBodyParser from "@middy/http-json-body-parser";
+import httpSecurityHeaders from "@middy/http-security-headers";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { type ZodType, z } from "zod";
+import { logger, loggerContext } from "../lambda/logger";
+import {
+  MxError,
+  MxNetworkError,
+  MxRateLimitedError,
+  MxTimeoutError,
+  MxUnavailableError,
+} from "../mx/errors";
+import { ApiError, UnauthorizedError } from "./errors";
+import { jwtContextSchema } from "./schemas";
+
+/** Largest accepted request body. Credentials and MFA answers fit many times over. */
+export const MAX_BODY_BYTES = 32 * 1024;
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+const JSON_HEADERS = { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" };
+const HTML_HEADERS = {
+  "Content-Type": "text/html; charset=utf-8",
+  "Cache-Control": "no-store",
+  // The OAuth state sits in the callback URL: never send it on as a Referer.
+  "Referrer-Policy": "no-referrer",
+};
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorJson(
+  statusCode: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): HttpResult {
+  return json(statusCode, { error: { code, message } }, headers);
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
+  );
+
+/** A small self-contained page (no scripts, no styles: the CSP forbids both). */
+export function htmlPage(statusCode: number, title: string, message: string): HttpResult {
+  const body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${escapeHtml(title)}</title></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>
+`;
+  return { statusCode, headers: { ...HTML_HEADERS }, body };
+}
+
+export function redirect(location: string): HttpResult {
+  return { statusCode: 302, headers: { ...HTML_HEADERS, Location: location }, body: "" };
+}
+
+/** "body.credentials[0].value: Too big: expected string to have <=1024 characters" */
+export function describeZodError(where: string, error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      let path = where;
+      for (const key of issue.path) path += typeof key === "number" ? `[${key}]` : `.${String(key)}`;
+      // Unknown keys are named in `keys`, not in the path.
+      const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
+      return `${path}: ${issue.message}${extra}`;
+    })
+    .join("; ");
+}
+
+/** A request part failed its schema: 400 with which field and why. */
+export class InvalidRequestError extends ApiError {
+  constructor(where: string, error: z.ZodError) {
+    super(400, "invalid_request", describeZodError(where, error));
+    this.name = "InvalidRequestError";
+  }
+}
+
+function parsePart<T>(schema: ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new InvalidRequestError(where, result.error);
+  return result.data;
+}
+
+/** The one place an error becomes a response. Known errors say what went wrong; the rest say nothing. */
+export function errorResponse(error: unknown): { result: HttpResult; log: "none" | "warn" | "error" } {
+  if (error instanceof ApiError) {
+    return { result: errorJson(error.status, error.code, error.message, error.headers), log: "none" };
+  }
+  if (error instanceof z.ZodError) {
+    return { result: errorJson(400, "invalid_request", describeZodError("request", error)), log: "none" };
+  }
+  if (error instanceof MxRateLimitedError) {
+    const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
+    return {
+      result: errorJson(503, "upstream_unavailable", "The bank data provider is busy. Try again shortly.", {
+        "Retry-After": String(seconds),
+      }),
+      log: "warn",
+    };
+  }
+  if (error instanceof MxUnavailableError || error instanceof MxNetworkError) {
+    return {
+      result: errorJson(
+        503,
+        "upstream_unavailable",
+        "The bank data provider is unavailable. Try again later.",
+      ),
+      log: "warn",
+    };
+  }
+  if (error instanceof MxTimeoutError) {
+    return {
+      result: errorJson(504, "upstream_timeout", "The bank data provider did not answer in time."),
+      log: "warn",
+    };
+  }
+  if (error instanceof MxError) {
+    return {
+      result: errorJson(502, "upstream_error", "The bank data provider gave an unexpected answer."),
+      log: "error",
+    };
+  }
+  // middy's body parser: a wrong Content-Type or a body that is not JSON.
+  if (error instanceof Error && (error as { statusCode?: unknown }).statusCode === 415) {
+    return error.message === "Unsupported Media Type"
+      ? {
+          result: errorJson(415, "unsupported_media_type", "Send the body as application/json."),
+          log: "none",
+        }
+      : { result: errorJson(400, "invalid_json", "The body is not valid JSON."), log: "none" };
+  }
+  return { result: errorJson(500, "internal_error", "Something went wrong on our side."), log: "error" };
+}
+
+export interface RouteSpec<P, Q, B> {
+  params?: ZodType<P>;
+  query?: ZodType<Q>;
+  body?: ZodType<B>;
+  /** Only the OAuth callback: no signed-in user. */
+  public?: true;
+  /** How errors are answered: JSON for apps, a small page for the browser (the OAuth callback). */
+  errors?: "json" | "html";
+  /** Run after the request is parsed: secrets and clients the route needs (see deps.ts). */
+  middlewares?: readonly MiddlewareObj[];
+}
+
+export interface RouteInput<P, Q, B> {
+  /** The JWT `sub`; empty on public routes. */
+  userId: string;
+  params: P;
+  query: Q;
+  body: B;
+  event: APIGatewayProxyEventV2;
+}
+
+type Event = APIGatewayProxyEventV2;
+
+const bodyLimit: MiddlewareObj<Event, HttpResult> = {
+  before: ({ event }) => {
+    if (event.body === undefined) return;
+    const bytes = event.isBase64Encoded
+      ? Math.floor((event.body.length * 3) / 4)
+      : Buffer.byteLength(event.body, "utf8");
+    if (bytes > MAX_BODY_BYTES) {
+      throw new ApiError(413, "payload_too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+    }
+  },
+};
+
+function errorHandler(format: "json" | "html"): MiddlewareObj<Event, HttpResult> {
+  return {
+    onError: (request) => {
+      const { result, log } = errorResponse(request.error);
+      const where = { method: request.event.requestContext?.http?.method, route: request.event.routeKey };
+      // Name, status and stack only: never the event or its body.
+      if (log !== "none") {
+        const error = request.error;
+        logger[log]("request failed", {
+          ...where,
+          status: result.statusCode,
+          error:
+            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : {},
+        });
+      }
+      if (format === "html") {
+        const message = JSON.parse(String(result.body)) as { error: { message: string } };
+        request.response = htmlPage(
+          result.statusCode ?? 500,
+          (result.statusCode ?? 500) >= 500 ? "Something went wrong" : "This link does not work",
+          message.error.message,
+        );
+        return;
+      }
+      request.response = result;
+    },
+  };
+}
+
+/**
+ * Wraps a route: parses the user id, path parameters, query and body with their schemas (a failure is a
+ * 400 naming the field), runs `run`, and answers any error through the shared error handler.
+ */
+export function apiHandler<
+  P = Record<string, never>,
+  Q = Record<string, never>,
+  B = undefined,
+  C extends Context = Context,
+>(
+  spec: RouteSpec<P, Q, B>,
+  run: (input: RouteInput<P, Q, B>, context: C) => Promise<HttpResult>,
+): MiddyfiedHandler<Event, HttpResult, Error, Context> {
+  const core = async (event: Event, context: Context): Promise<HttpResult> => {
+    let userId = "";
+    if (!spec.public) {
+      const claims = jwtContextSchema.safeParse(event);
+      if (!claims.success) throw new UnauthorizedError();
+      userId = claims.data.requestContext.authorizer.jwt.claims.sub;
+    }
+    const params = (spec.params ? parsePart(spec.params, event.pathParameters ?? {}, "path") : {}) as P;
+    const query = (spec.query ? parsePart(spec.query, event.queryStringParameters ?? {}, "query") : {}) as Q;
+    const body = (spec.body ? parsePart(spec.body, event.body, "body") : undefined) as B;
+    return run({ userId, params, query, body, event }, context as C);
+  };
+  const handler = middy<Event, HttpResult, Error, Context>(core)
+    .use(loggerContext() as MiddlewareObj<Event, HttpResult, Error, Context>)
+    .use(httpHeaderNormalizer())
+    .use(httpSecurityHeaders())
+    .use(errorHandler(spec.errors ?? "json"));
+  if (spec.body) handler.use(bodyLimit).use(httpJsonBodyParser());
+  for (const middleware of spec.middlewares ?? []) {
+    handler.use(middleware as MiddlewareObj<Event, HttpResult, Error, Context>);
+  }
+  return handler;
+}

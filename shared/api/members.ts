@@ -1,0 +1,187 @@
+// The Connect API's member use cases. Each takes its ports (MX, stores, workflow, keys, clock) and the
+// caller's user id; a guid the user does not own is NotFound exactly like a missing one.
+import type { MxApi } from "../mx/api";
+import { MxBadRequestError, MxConflictError, MxNotFoundError } from "../mx/errors";
+import type { Member } from "../mx/schemas";
+import type { BankDataStore, MemberRecord, MemberStore } from "../storage/ports";
+import type { SyncRequest } from "../sync/contract";
+import type { SfnPort } from "../sync/sfn";
+import { BadRequestError, NotFoundError, UnprocessableError } from "./errors";
+import { memberIdempotencyId } from "./idempotency";
+import { signOauthState } from "./oauth-state";
+import { isAllowedRedirect } from "./redirects";
+import type { CreateMemberBody, MemberView } from "./schemas";
+import { memberView } from "./views";
+
+export type Clock = () => Date;
+
+export async function findOwnedMember(
+  members: MemberStore,
+  userId: string,
+  memberGuid: string,
+): Promise<MemberRecord> {
+  // The store is keyed by user: another user's guid is simply absent, so both answer the same.
+  const member = await members.getMember(userId, memberGuid);
+  if (!member) throw new NotFoundError(`Member ${memberGuid} not found.`);
+  return member;
+}
+
+export const syncRequestFor = (member: MemberRecord, mode: SyncRequest["mode"]): SyncRequest => ({
+  userId: member.userId,
+  mxUserGuid: member.mxUserGuid,
+  memberGuid: member.memberGuid,
+  identify: member.identify,
+  mode,
+});
+
+/** Execution names: [A-Za-z0-9-_], at most 80 characters; member guids are well under 64. */
+export const initialRunName = (memberGuid: string) => `${memberGuid}-initial`;
+export const oauthRunName = (memberGuid: string, nonce: string) => `${memberGuid}-oauth-${nonce}`;
+/** Calls within the same 10 s collapse into one execution (a double click); the lease covers the rest. */
+export const refreshRunName = (memberGuid: string, now: Date) =>
+  `${memberGuid}-refresh-${Math.floor(now.getTime() / 10_000)}`;
+
+/** The MX user of this app user: from a stored member when there is one, else created (or found) at MX. */
+async function mxUserGuidFor(deps: { mx: MxApi; members: MemberStore }, userId: string): Promise<string> {
+  const [known] = await deps.members.listMembers(userId);
+  if (known) return known.mxUserGuid;
+  // createUser answers 409 with the existing user found by our id: safe to repeat.
+  return (await deps.mx.createUser({ id: userId })).guid;
+}
+
+export interface CreateMemberDeps {
+  mx: MxApi;
+  members: MemberStore;
+  sfn: SfnPort;
+  keys: { oauthState: Buffer; memberId: Buffer };
+  now: Clock;
+  redirectAllowList: readonly string[];
+  /** This API's public base URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com */
+  apiBaseUrl: string;
+}
+
+export interface CreatedMember {
+  member: MemberView & { oauth_window_uri?: string };
+}
+
+export async function createMember(
+  deps: CreateMemberDeps,
+  userId: string,
+  body: CreateMemberBody,
+): Promise<CreatedMember> {
+  // Every check that can refuse the request comes before the first side effect.
+  if (body.redirect_url && !isAllowedRedirect(body.redirect_url, deps.redirectAllowList)) {
+    throw new BadRequestError("body.redirect_url: is not on this API's allow-list of app URLs");
+  }
+  const isOauth = body.is_oauth === true;
+  const mxUserGuid = await mxUserGuidFor(deps, userId);
+  const id = memberIdempotencyId(deps.keys.memberId, {
+    userId,
+    institutionCode: body.institution_code,
+    credentials: body.credentials,
+    isOauth,
+  });
+
+  let created: Member;
+  try {
+    // A 409 (same member again) is answered by the client with the existing member found by `id`.
+    created = await deps.mx.createMember(mxUserGuid, {
+      institutionCode: body.institution_code,
+      credentials: isOauth ? undefined : body.credentials,
+      isOauth: isOauth || undefined,
+      id,
+    });
+  } catch (error) {
+    if (error instanceof MxNotFoundError) {
+      throw new UnprocessableError(`Institution ${body.institution_code} is unknown.`);
+    }
+    if (error instanceof MxBadRequestError || error instanceof MxConflictError) {
+      throw new UnprocessableError(
+        "The institution did not accept these credential fields. Fetch them again from /v1/institutions/{institution_code}/credentials.",
+      );
+    }
+    throw error;
+  }
+
+  const stored = await deps.members.putMember({
+    userId,
+    mxUserGuid,
+    memberGuid: created.guid,
+    institutionCode: body.institution_code,
+    isOauth,
+    identify: body.identify === true,
+    ...(created.connection_status ? { connectionStatus: created.connection_status } : {}),
+    ...(body.redirect_url ? { redirectUrl: body.redirect_url } : {}),
+  });
+
+  if (!isOauth) {
+    // Credentials: MX is already connecting; the named run makes a retried create start nothing new.
+    await deps.sfn.startExecution(initialRunName(created.guid), syncRequestFor(stored, "initial"));
+    const current = (await deps.members.getMember(userId, created.guid)) ?? stored;
+    return { member: memberView(current) };
+  }
+
+  // OAuth: the window must send the browser to our callback with a state naming this member, which only
+  // exists now; so ask MX for the window URL once the member exists.
+  const { token } = signOauthState(deps.keys.oauthState, { userId, memberGuid: created.guid }, deps.now());
+  const withWindow = await deps.mx.requestOauthWindowUri(mxUserGuid, created.guid, {
+    clientRedirectUrl: `${deps.apiBaseUrl}/v1/oauth/callback/${token}`,
+    referralSource: "APP",
+  });
+  const view: CreatedMember["member"] = memberView(stored);
+  if (withWindow.oauth_window_uri) view.oauth_window_uri = withWindow.oauth_window_uri;
+  return { member: view };
+}
+
+export async function listMembers(deps: { members: MemberStore }, userId: string): Promise<MemberView[]> {
+  return (await deps.members.listMembers(userId)).map(memberView);
+}
+
+export async function getMember(
+  deps: { members: MemberStore },
+  userId: string,
+  memberGuid: string,
+): Promise<MemberView> {
+  return memberView(await findOwnedMember(deps.members, userId, memberGuid));
+}
+
+/** The prompts the workflow stored for the user; empty when nothing waits. Answers are never stored. */
+export async function getChallenges(deps: { members: MemberStore }, userId: string, memberGuid: string) {
+  const member = await findOwnedMember(deps.members, userId, memberGuid);
+  return member.sync.status === "CHALLENGED" ? (member.challenges ?? []) : [];
+}
+
+/** Refresh now. A run already holding the member means nothing new starts; either way 202 with the member. */
+export async function syncMember(
+  deps: { members: MemberStore; sfn: SfnPort; now: Clock },
+  userId: string,
+  memberGuid: string,
+): Promise<{ member: MemberView; started: boolean }> {
+  const member = await findOwnedMember(deps.members, userId, memberGuid);
+  const now = deps.now();
+  // A run holds the member while its lease lives (released at Finish; expires if the run died).
+  const held = member.sync.syncRun !== undefined && (member.sync.leaseExpiresAt ?? 0) > now.getTime();
+  if (held) return { member: memberView(member), started: false };
+  const { started } = await deps.sfn.startExecution(
+    refreshRunName(memberGuid, now),
+    syncRequestFor(member, "refresh"),
+  );
+  return { member: memberView(member), started };
+}
+
+/** Deletes the member at MX (already gone is fine) and then every row stored for it. */
+export async function deleteMember(
+  deps: { mx: MxApi; members: MemberStore; bankData: BankDataStore },
+  userId: string,
+  memberGuid: string,
+): Promise<void> {
+  const member = await findOwnedMember(deps.members, userId, memberGuid);
+  try {
+    await deps.mx.deleteMember(member.mxUserGuid, memberGuid);
+  } catch (error) {
+    if (!(error instanceof MxNotFoundError)) throw error;
+  }
+  // Data first, the member row last: a failure part-way leaves the member visible, so a retry finishes.
+  await deps.bankData.deleteMemberData(userId, memberGuid);
+  await deps.members.deleteMember(userId, memberGuid);
+}

@@ -1,0 +1,118 @@
+// The OAuth callback: MX sends the user's browser here after the bank. The state must be genuine, unexpired
+// and unused (checked in that order, before anything changes); then the redirect's outcome is recorded, the
+// sync starts, and the browser goes back to the app's allow-listed URL or gets a short page.
+import type { MemberStore, OnceStore } from "../storage/ports";
+import type { SfnPort } from "../sync/sfn";
+import { type Clock, oauthRunName, syncRequestFor } from "./members";
+import { verifyOauthState } from "./oauth-state";
+import { isAllowedRedirect, withOutcome } from "./redirects";
+
+export interface OauthCallbackDeps {
+  members: MemberStore;
+  once: OnceStore;
+  sfn: SfnPort;
+  keys: { oauthState: Buffer };
+  now: Clock;
+  redirectAllowList: readonly string[];
+}
+
+export interface OauthCallbackQuery {
+  status?: "success" | "error";
+  member_guid?: string;
+  error_reason?: string;
+}
+
+export type CallbackOutcome =
+  | { kind: "page"; status: number; title: string; message: string }
+  | { kind: "redirect"; location: string };
+
+const refused = (status: number, message: string): CallbackOutcome => ({
+  kind: "page",
+  status,
+  title: "This link does not work",
+  message,
+});
+
+/** Why the bank sent the user back without connecting, in words for the app to show. */
+const ERROR_REASONS: Record<string, string> = {
+  CANCELLED: "The user cancelled at the bank before connecting.",
+  DENIED: "The bank did not allow the connection.",
+  IMPEDED: "The bank needs the user to take an action on its website before connecting.",
+  PROVIDER_ERROR: "The bank had a problem. Try again later.",
+  SERVER_ERROR: "The connection service had a problem. Try again later.",
+};
+
+/** How long a used nonce is remembered: past the state's own expiry, after which it is refused anyway. */
+const NONCE_MARGIN_SECONDS = 60;
+/** The error outcome is written under a short lease of its own. */
+const RECORD_LEASE_MS = 60_000;
+
+export async function handleOauthCallback(
+  deps: OauthCallbackDeps,
+  token: string,
+  query: OauthCallbackQuery,
+): Promise<CallbackOutcome> {
+  const now = deps.now();
+  const verified = verifyOauthState(deps.keys.oauthState, token, now);
+  if (!verified.ok) {
+    return verified.reason === "expired"
+      ? refused(410, "This sign-in link has expired. Start connecting the bank again from the app.")
+      : refused(400, "This sign-in link is not valid.");
+  }
+  const { state } = verified;
+  if (query.member_guid !== undefined && query.member_guid !== state.memberGuid) {
+    return refused(400, "This sign-in link is not valid.");
+  }
+  const member = await deps.members.getMember(state.userId, state.memberGuid);
+  if (!member) return refused(404, "This bank connection no longer exists.");
+
+  // Single use: the first callback with this state claims its nonce; any replay stops here, changing nothing.
+  const ttlSeconds = Math.ceil((state.expiresAt - now.getTime()) / 1000) + NONCE_MARGIN_SECONDS;
+  if (!(await deps.once.claim(`oauth-state:${state.nonce}`, ttlSeconds))) {
+    return refused(409, "This sign-in link was already used.");
+  }
+
+  const succeeded = query.status !== "error";
+  const runName = oauthRunName(member.memberGuid, state.nonce);
+  if (succeeded) {
+    // The redirect is a hint: the workflow reads the member's real status from MX and decides.
+    await deps.sfn.startExecution(runName, syncRequestFor(member, "initial"));
+  } else {
+    const reason =
+      (query.error_reason && ERROR_REASONS[query.error_reason]) ??
+      "The bank did not connect. Start connecting again from the app.";
+    // Recorded as a (short) run of its own, so it never overwrites a run that holds the member.
+    if (
+      await deps.members.acquireSyncLease(member.userId, member.memberGuid, runName, RECORD_LEASE_MS, now)
+    ) {
+      await deps.members.finishSync(member.userId, member.memberGuid, runName, {
+        status: "NEEDS_USER",
+        outcome: "NEEDS_USER",
+        reason,
+        finishedAt: now.toISOString(),
+      });
+    }
+  }
+
+  if (member.redirectUrl && isAllowedRedirect(member.redirectUrl, deps.redirectAllowList)) {
+    const outcome: Record<string, string> = {
+      status: succeeded ? "success" : "error",
+      member_guid: member.memberGuid,
+    };
+    if (!succeeded && query.error_reason) outcome.error_reason = query.error_reason;
+    return { kind: "redirect", location: withOutcome(member.redirectUrl, outcome) };
+  }
+  return succeeded
+    ? {
+        kind: "page",
+        status: 200,
+        title: "Bank connected",
+        message: "You can close this window and return to the app while your accounts are synced.",
+      }
+    : {
+        kind: "page",
+        status: 200,
+        title: "Bank not connected",
+        message: `${ERROR_REASONS[query.error_reason ?? ""] ?? "The bank did not connect."} You can close this window and return to the app.`,
+      };
+}

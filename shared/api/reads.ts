@@ -1,0 +1,47 @@
+// The read routes: owners, accounts and transactions, served from DynamoDB only (never MX on a read).
+import type { Account, AccountOwner, Transaction } from "../mx/schemas";
+import { InvalidCursorError, InvalidQueryError } from "../storage/errors";
+import type { BankDataStore, MemberStore } from "../storage/ports";
+import { BadRequestError, NotFoundError } from "./errors";
+import { findOwnedMember } from "./members";
+
+export async function listOwners(
+  deps: { members: MemberStore; bankData: BankDataStore },
+  userId: string,
+  memberGuid: string,
+): Promise<AccountOwner[]> {
+  await findOwnedMember(deps.members, userId, memberGuid);
+  return deps.bankData.listAccountOwners(userId, memberGuid);
+}
+
+export async function listAccounts(deps: { bankData: BankDataStore }, userId: string): Promise<Account[]> {
+  return deps.bankData.listAccounts(userId);
+}
+
+export interface TransactionsPage {
+  transactions: Transaction[];
+  next_cursor?: string;
+}
+
+export async function listTransactions(
+  deps: { bankData: BankDataStore },
+  userId: string,
+  accountGuid: string,
+  query: { from?: string; to?: string; limit: number; cursor?: string },
+): Promise<TransactionsPage> {
+  // Ownership first: the account must be one of this user's, else 404 like a missing one.
+  const account = await deps.bankData.getAccount(userId, accountGuid);
+  if (!account) throw new NotFoundError(`Account ${accountGuid} not found.`);
+  try {
+    const page = await deps.bankData.listTransactions(accountGuid, query);
+    return page.cursor
+      ? { transactions: page.items, next_cursor: page.cursor }
+      : { transactions: page.items };
+  } catch (error) {
+    if (error instanceof InvalidCursorError) {
+      throw new BadRequestError("query.cursor: is not a cursor this API issued for this query");
+    }
+    if (error instanceof InvalidQueryError) throw new BadRequestError(`query: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,181 @@
+// The Connect API's request and response schemas. The same zod schemas validate every request at the edge
+// and generate the OpenAPI description (openapi.ts, via zod 4's z.toJSONSchema), so the two never drift.
+import { z } from "zod";
+import { SYNC_STATUSES } from "../domain/connection";
+import {
+  accountOwnerSchema,
+  accountSchema,
+  challengeSchema,
+  credentialFieldSchema,
+  institutionSchema,
+  paginationSchema,
+  transactionSchema,
+} from "../mx/schemas";
+
+// ---- building blocks -------------------------------------------------------------------------------
+
+/** MX guids: a three-letter prefix and a short token. Anything else (paths, quotes, markup) is a 400. */
+const mxGuid = (prefix: string, example: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}-[A-Za-z0-9-]{1,64}$`), `must be an MX guid like ${example}`)
+    .meta({ example });
+
+export const memberGuidSchema = mxGuid("MBR", "MBR-7c6f361b-b582-15d6-60c0-358f12466b4b");
+export const accountGuidSchema = mxGuid("ACT", "ACT-06d7f44b-caae-0f6e-1384-01f52e75dcb1");
+const anyGuidSchema = z
+  .string()
+  .regex(/^[A-Z]{3}-[A-Za-z0-9-]{1,64}$/, "must be an MX guid like CRD-27d0edb8-1d50-5b90-bcbc-be270ca42b9f")
+  .meta({ example: "CRD-27d0edb8-1d50-5b90-bcbc-be270ca42b9f" });
+
+export const institutionCodeSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be an MX institution code (letters, digits, _ and -)")
+  .meta({ example: "mxbank" });
+
+/** The app user's id: the JWT `sub`, also the MX user's `id`. Printable, no spaces or markup. */
+export const userIdSchema = z.string().regex(/^[A-Za-z0-9._:@|+-]{1,128}$/, "must be a valid user id");
+
+/** API Gateway HTTP API v2 JWT authorizer context: the claims the API relies on. */
+export const jwtContextSchema = z.object({
+  requestContext: z.object({
+    authorizer: z.object({ jwt: z.object({ claims: z.object({ sub: userIdSchema }) }) }),
+  }),
+});
+
+const isoDate = z.iso.date("must be a date like 2026-01-31");
+
+/** A credential value or MFA answer: passed straight to MX, stored and logged nowhere. */
+const secretValue = z.string().min(1).max(1024).meta({ format: "password", writeOnly: true });
+
+// ---- requests --------------------------------------------------------------------------------------
+
+export const searchInstitutionsQuerySchema = z.strictObject({
+  name: z
+    .string()
+    .trim()
+    .regex(/^[\p{L}\p{N} .,'&()-]{1,100}$/u, "must be 1-100 letters, digits, spaces or . , ' & ( ) -")
+    .optional()
+    .meta({ description: "Part of the institution's name.", example: "mx bank" }),
+  page: z.coerce.number().int().min(1).max(1000).default(1),
+  records_per_page: z.coerce.number().int().min(10).max(100).default(25),
+});
+
+export const institutionParamsSchema = z.strictObject({ institution_code: institutionCodeSchema });
+export const memberParamsSchema = z.strictObject({ member_guid: memberGuidSchema });
+export const accountParamsSchema = z.strictObject({ account_guid: accountGuidSchema });
+
+export const credentialAnswerSchema = z.strictObject({ guid: anyGuidSchema, value: secretValue });
+
+export const createMemberBodySchema = z
+  .strictObject({
+    institution_code: institutionCodeSchema,
+    credentials: z.array(credentialAnswerSchema).min(1).max(20).optional().meta({
+      description: "The institution's credential fields (from …/credentials) with the user's values.",
+    }),
+    is_oauth: z.boolean().optional().meta({ description: "Connect through the bank's OAuth page instead." }),
+    redirect_url: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .max(2048)
+      .optional()
+      .meta({ description: "OAuth only: where the browser goes after the bank. Must be on the allow-list." }),
+    identify: z.boolean().optional().meta({ description: "Also fetch account owners' identity data." }),
+  })
+  .superRefine((body, ctx) => {
+    if (body.is_oauth && body.credentials) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["credentials"],
+        message: "must be absent when is_oauth is true",
+      });
+    }
+    if (!body.is_oauth && !body.credentials) {
+      ctx.addIssue({ code: "custom", path: ["credentials"], message: "is required unless is_oauth is true" });
+    }
+    if (!body.is_oauth && body.redirect_url) {
+      ctx.addIssue({ code: "custom", path: ["redirect_url"], message: "is only used with is_oauth" });
+    }
+  });
+export type CreateMemberBody = z.infer<typeof createMemberBodySchema>;
+
+export const answerChallengesBodySchema = z.strictObject({
+  challenges: z.array(credentialAnswerSchema).min(1).max(20),
+});
+
+export const listTransactionsQuerySchema = z
+  .strictObject({
+    from: isoDate.optional().meta({ description: "Earliest date, inclusive (YYYY-MM-DD)." }),
+    to: isoDate.optional().meta({ description: "Latest date, inclusive (YYYY-MM-DD)." }),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_=-]{1,2048}$/, "must be the next_cursor of a previous page")
+      .optional()
+      .meta({ description: "Opaque: the `next_cursor` of the previous page." }),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { path: ["from"], message: "must not be after to" });
+
+/** What MX appends to the OAuth redirect. Unknown extras are ignored: MX may add some. */
+export const oauthCallbackQuerySchema = z.object({
+  status: z.enum(["success", "error"]).optional(),
+  member_guid: memberGuidSchema.optional(),
+  error_reason: z
+    .string()
+    .regex(/^[A-Z_]{1,64}$/)
+    .optional(),
+});
+export const oauthCallbackParamsSchema = z.strictObject({
+  state: z.string().regex(/^[A-Za-z0-9_-]{16,1024}\.[A-Za-z0-9_-]{43}$/, "is not a valid state"),
+});
+
+// ---- responses -------------------------------------------------------------------------------------
+
+export const syncViewSchema = z.object({
+  status: z.enum(SYNC_STATUSES),
+  counts: z.object({ owners: z.number(), accounts: z.number(), transactions: z.number() }).nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  last_synced_at: z.string().nullable(),
+  reason: z.string().nullable().meta({ description: "Human-readable, when the member is not synced." }),
+});
+
+export const memberViewSchema = z.object({
+  guid: memberGuidSchema,
+  institution_code: z.string(),
+  is_oauth: z.boolean(),
+  identify: z.boolean(),
+  connection_status: z.string().nullable().meta({ description: "MX's connection status, as last seen." }),
+  challenges_waiting: z.boolean().meta({ description: "True when an MFA answer is awaited." }),
+  sync: syncViewSchema,
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type MemberView = z.infer<typeof memberViewSchema>;
+
+export const createMemberResponseSchema = z.object({
+  member: memberViewSchema.extend({
+    oauth_window_uri: z.string().optional().meta({
+      description: "OAuth members: open it in the system browser (single use).",
+    }),
+  }),
+});
+export const memberResponseSchema = z.object({ member: memberViewSchema });
+export const membersResponseSchema = z.object({ members: z.array(memberViewSchema) });
+export const institutionsResponseSchema = z.object({
+  institutions: z.array(institutionSchema),
+  pagination: paginationSchema,
+});
+export const credentialsResponseSchema = z.object({ credentials: z.array(credentialFieldSchema) });
+export const challengesResponseSchema = z.object({
+  challenges: z.array(challengeSchema).meta({ description: "The prompts only, never answers." }),
+});
+export const acceptedResponseSchema = z.object({ member: memberViewSchema });
+export const ownersResponseSchema = z.object({ account_owners: z.array(accountOwnerSchema) });
+export const accountsResponseSchema = z.object({ accounts: z.array(accountSchema) });
+export const transactionsResponseSchema = z.object({
+  transactions: z.array(transactionSchema),
+  next_cursor: z.string().optional().meta({ description: "Present when there are older transactions." }),
+});
+export const errorResponseSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
