@@ -42,8 +42,11 @@ export const apiConnectConfigSchema = apiMxConfigSchema.extend({
 });
 export type ApiConnectConfig = z.infer<typeof apiConnectConfigSchema>;
 
-/** Routes that start or answer the sync workflow and call MX (challenge answers). */
-export const apiWorkflowConfigSchema = apiMxConfigSchema.extend(stateMachineConfigSchema.shape);
+/** POST …/challenges: MX (the answers go there), the table and the waiting run's task token. */
+export const apiChallengeConfigSchema = apiMxConfigSchema.extend({
+  /** The AwaitChallenge state's timeout: a refused answer's token is given back this long. */
+  CHALLENGE_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(600),
+});
 
 /** POST …/sync: the table and the workflow only. */
 export const apiSyncConfigSchema = tableConfigSchema.extend(stateMachineConfigSchema.shape);
