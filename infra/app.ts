@@ -1,0 +1,5 @@
+// CDK entry (cdk.json "app"): `npm run synth`, `npx cdk deploy`.
+// Context: -c mxBaseUrl=https://api.mx.com (production MX), -c customerManagedKey=true.
+import { buildApp } from "./build";
+
+buildApp().app.synth();

@@ -1,0 +1,38 @@
+// Builds the CDK app: used by infra/app.ts (cdk synth / deploy), by the tests and by the local runner.
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { MxConnectStack, type MxConnectStackProps } from "./stack";
+
+export const STACK_NAME = "MxConnectStack";
+
+export interface BuildAppOptions {
+  /** Extra context, e.g. `{"aws:cdk:bundling-stacks": []}` to skip esbuild (tests, local runner). */
+  readonly context?: Record<string, unknown>;
+  readonly outdir?: string;
+  /** Run cdk-nag's AwsSolutions checks at synth (default true): an unacknowledged finding fails synth. */
+  readonly nag?: boolean;
+  readonly stack?: MxConnectStackProps;
+}
+
+/** Context that makes synth skip bundling (NodejsFunction still checks each entry file exists). */
+export const SKIP_BUNDLING = { "aws:cdk:bundling-stacks": [] } as const;
+
+export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxConnectStack } {
+  const app = new App({
+    ...(options.outdir ? { outdir: options.outdir } : {}),
+    ...(options.context ? { context: options.context } : {}),
+  });
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const context = (key: string): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const mxBaseUrl = context("mxBaseUrl");
+  const stack = new MxConnectStack(app, STACK_NAME, {
+    description: "mx-connect: bank connections through the MX Platform API",
+    ...(mxBaseUrl ? { mxBaseUrl } : {}),
+    customerManagedKey: context("customerManagedKey") === "true",
+    ...options.stack,
+  });
+  return { app, stack };
+}

@@ -1,0 +1,97 @@
+// The one Lambda construct every handler uses, so runtime, bundling, logging and tracing are decided once.
+import { join } from "node:path";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { acknowledge, REASONS } from "../nag";
+
+/** CloudFormation metadata key naming a function's entry module (relative to the project root). */
+export const ENTRY_METADATA_KEY = "mx-connect:entry";
+
+/**
+ * The bundle is ESM; some dependencies are CommonJS and call `require`, which ESM lacks, so the banner
+ * recreates it (esbuild's own shim would throw "Dynamic require … is not supported").
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __mxCreateRequire } from 'node:module'; const require = __mxCreateRequire(import.meta.url);";
+
+export interface MxFunctionProps
+  extends Omit<
+    NodejsFunctionProps,
+    "entry" | "runtime" | "architecture" | "tracing" | "logGroup" | "loggingFormat" | "role" | "bundling"
+  > {
+  /** The handler module, relative to the project root, e.g. `functions/sync-poll.ts`. */
+  readonly entry: string;
+  /** The project root (holds package-lock.json and `entry`). */
+  readonly projectRoot: string;
+  /** Log retention (default three months). */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A Node.js 22 arm64 Lambda bundled by esbuild as minified ESM with source maps, X-Ray active tracing,
+ * JSON logs to its own log group with retention, and its own role that starts with only the right to
+ * write that log group: every other permission is granted by the stack, one sentence per need.
+ */
+export class MxFunction extends NodejsFunction {
+  /** The entry module path recorded in the template (used by the local workflow runner). */
+  readonly entryModule: string;
+  readonly logGroupResource: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: MxFunctionProps) {
+    const { entry, projectRoot, logRetention, environment, ...rest } = props;
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An explicit role instead of the default one: no AWSLambdaBasicExecutionRole managed policy
+    // (which may create any log group and write to all of them), only this function's log group.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Runs ${entry}`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      ...rest,
+      entry: join(projectRoot, entry),
+      projectRoot,
+      depsLockFilePath: join(projectRoot, "package-lock.json"),
+      handler: "handler",
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: "mx-connect",
+        LOG_LEVEL: "INFO",
+        ...environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: "node22",
+        mainFields: ["module", "main"],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the AWS SDK too: the versions tested are the versions deployed (the runtime's copy lags).
+        externalModules: [],
+      },
+    });
+    this.entryModule = entry;
+    this.logGroupResource = logGroup;
+    const cfn = this.node.defaultChild as lambda.CfnFunction;
+    cfn.addMetadata(ENTRY_METADATA_KEY, entry);
+    acknowledge(role, "IAM5[Resource::*]", REASONS.xray);
+    acknowledge(this, "L1", REASONS.runtime);
+  }
+}

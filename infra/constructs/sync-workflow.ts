@@ -1,0 +1,107 @@
+// The sync workflow: its task Lambdas and the Standard state machine that drives them
+// (definition in infra/workflow/definition.ts).
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import { acknowledge, arnRef, REASONS } from "../nag";
+import {
+  buildSyncDefinition,
+  type SyncTaskFunctions,
+  type SyncWorkflowSettings,
+} from "../workflow/definition";
+import { MxFunction } from "./function";
+
+export interface SyncWorkflowProps extends SyncWorkflowSettings {
+  readonly projectRoot: string;
+  readonly table: dynamodb.ITableV2;
+  readonly mxCredentials: secretsmanager.ISecret;
+  /** MX Platform API base URL, e.g. https://int-api.mx.com (integrations) or https://api.mx.com. */
+  readonly mxBaseUrl: string;
+  /** Extra environment for every task Lambda (the tunables in shared/config.ts, as strings). */
+  readonly environment?: Record<string, string>;
+  /** The whole run's limit (default 3 h: polling phases, MFA rounds and the fan-out). */
+  readonly timeout?: Duration;
+}
+
+export class SyncWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: SyncTaskFunctions & Record<keyof SyncTaskFunctions, MxFunction>;
+
+  constructor(scope: Construct, id: string, props: SyncWorkflowProps) {
+    super(scope, id);
+    const environment = {
+      TABLE_NAME: props.table.tableName,
+      MX_BASE_URL: props.mxBaseUrl,
+      MX_SECRET_ID: props.mxCredentials.secretArn,
+      ...props.environment,
+    };
+    const fn = (name: string, entry: string, timeout = Duration.seconds(30)) =>
+      new MxFunction(this, name, { entry, projectRoot: props.projectRoot, environment, timeout });
+
+    this.functions = {
+      begin: fn("Begin", "functions/sync-begin.ts"),
+      poll: fn("Poll", "functions/sync-poll.ts"),
+      challenge: fn("Challenge", "functions/sync-challenge.ts"),
+      identify: fn("Identify", "functions/sync-identify.ts"),
+      owners: fn("Owners", "functions/sync-owners.ts", Duration.minutes(2)),
+      accounts: fn("Accounts", "functions/sync-accounts.ts", Duration.minutes(2)),
+      transactionsPage: fn("TransactionsPage", "functions/sync-transactions-page.ts", Duration.minutes(2)),
+      finish: fn("Finish", "functions/sync-finish.ts", Duration.minutes(2)),
+    };
+    const f = this.functions;
+    // Least privilege, one sentence per need: every task talks to MX except Finish, which only writes.
+    for (const task of [f.begin, f.poll, f.challenge, f.identify, f.owners, f.accounts, f.transactionsPage]) {
+      props.mxCredentials.grantRead(task);
+    }
+    for (const task of [
+      f.begin,
+      f.poll,
+      f.challenge,
+      f.identify,
+      f.owners,
+      f.accounts,
+      f.transactionsPage,
+      f.finish,
+    ]) {
+      props.table.grantReadWriteData(task);
+      acknowledgeTableIndexes(task, props.table);
+    }
+
+    const logGroup = new logs.LogGroup(this, "Logs", {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      // States live in their own scope: their ids are the state names, free of the functions' ids.
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        buildSyncDefinition(new Construct(this, "Definition"), f, props),
+      ),
+      timeout: props.timeout ?? Duration.hours(3),
+      tracingEnabled: true,
+      // Execution data stays out of the logs: the state carries guids only, but logs outlive runs.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    acknowledgeStateMachineRole(this.stateMachine, Object.values(f));
+  }
+}
+
+/** The table grant's `<table>/index/*` resource, on the function's role. */
+export function acknowledgeTableIndexes(fn: MxFunction, table: dynamodb.ITableV2): void {
+  const cfnTable = table.node.defaultChild;
+  if (fn.role && cfnTable)
+    acknowledge(fn.role, `IAM5[Resource::${arnRef(cfnTable)}/index/*]`, REASONS.tableIndexes);
+}
+
+/** Log delivery and X-Ray need '*'; invoking a function grants its versions too. */
+export function acknowledgeStateMachineRole(stateMachine: sfn.StateMachine, fns: MxFunction[]): void {
+  acknowledge(stateMachine.role, "IAM5[Resource::*]", `${REASONS.logDelivery} ${REASONS.xray}`);
+  for (const fn of fns) {
+    const cfn = fn.node.defaultChild;
+    if (cfn) acknowledge(stateMachine.role, `IAM5[Resource::${arnRef(cfn)}:*]`, REASONS.functionVersions);
+  }
+}

@@ -1,0 +1,63 @@
+// The deployable stack: one construct per concern.
+import { fileURLToPath } from "node:url";
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type * as scheduler from "aws-cdk-lib/aws-scheduler";
+import type { Construct } from "constructs";
+import { Data } from "./constructs/data";
+import { RefreshSchedule } from "./constructs/refresh-schedule";
+import { Secrets } from "./constructs/secrets";
+import { SyncWorkflow } from "./constructs/sync-workflow";
+import type { SyncWorkflowSettings } from "./workflow/definition";
+
+/** The repository root: handler entries (functions/*.ts) and package-lock.json are resolved from it. */
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export interface MxConnectStackProps extends StackProps {
+  /** MX Platform API base URL (default the integrations environment, https://int-api.mx.com). */
+  readonly mxBaseUrl?: string;
+  /** Encrypt the table with a customer managed KMS key (see Data). */
+  readonly customerManagedKey?: boolean;
+  readonly workflow?: SyncWorkflowSettings;
+  readonly refreshSchedule?: scheduler.ScheduleExpression;
+  /** Overrides the repository root (tests). */
+  readonly projectRoot?: string;
+}
+
+export class MxConnectStack extends Stack {
+  readonly data: Data;
+  readonly secrets: Secrets;
+  readonly sync: SyncWorkflow;
+  readonly refresh: RefreshSchedule;
+
+  constructor(scope: Construct, id: string, props: MxConnectStackProps = {}) {
+    super(scope, id, props);
+    const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    this.data = new Data(this, "Data", { customerManagedKey: props.customerManagedKey ?? false });
+    this.secrets = new Secrets(this, "Secrets");
+    this.sync = new SyncWorkflow(this, "SyncWorkflow", {
+      ...props.workflow,
+      projectRoot,
+      table: this.data.table,
+      mxCredentials: this.secrets.mxCredentials,
+      mxBaseUrl: props.mxBaseUrl ?? "https://int-api.mx.com",
+    });
+    this.refresh = new RefreshSchedule(this, "RefreshSchedule", {
+      projectRoot,
+      table: this.data.table,
+      syncStateMachine: this.sync.stateMachine,
+      ...(props.refreshSchedule ? { schedule: props.refreshSchedule } : {}),
+    });
+
+    // API: the HTTP API and its authorizer (infra/constructs/api.ts, auth.ts) plug in here, e.g.
+    //   new Api(this, "Api", { table, mxCredentials, oauthStateKey, syncStateMachine, ... })
+    // with `sync.stateMachine.grantStartExecution(fn)` / `grantTaskResponse(fn)` for the routes that need them.
+
+    new CfnOutput(this, "TableName", { value: this.data.table.tableName });
+    new CfnOutput(this, "MxCredentialsSecretArn", {
+      value: this.secrets.mxCredentials.secretArn,
+      description:
+        'Put {"client_id","api_key"} here: aws secretsmanager put-secret-value --secret-id <arn> ...',
+    });
+    new CfnOutput(this, "SyncStateMachineArn", { value: this.sync.stateMachine.stateMachineArn });
+  }
+}

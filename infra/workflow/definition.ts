@@ -1,0 +1,310 @@
+// The sync workflow, defined once. AWS runs what CDK synthesizes from this file, and so does the local
+// runner (local/workflow reads the synthesized template), so there is no second copy to drift.
+// JSONPath only (no JSONata, no variables): aws-local-stepfunctions does not run those.
+//
+// State document (kept tiny: guids, flags, counts, timings):
+//   request, syncRun, challenge.round, begin{acquired,startedAt,window}, phase.startedAt,
+//   poll{phase,connectionStatus,waitSeconds,elapsedSeconds}, identify?, first?, pageList?, counts?, error?
+import { Duration } from "aws-cdk-lib";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
+import type { Construct } from "constructs";
+
+/** The Lambda behind each task (see /functions). */
+export interface SyncTaskFunctions {
+  readonly begin: lambda.IFunction;
+  readonly poll: lambda.IFunction;
+  readonly challenge: lambda.IFunction;
+  readonly identify: lambda.IFunction;
+  readonly owners: lambda.IFunction;
+  readonly accounts: lambda.IFunction;
+  readonly transactionsPage: lambda.IFunction;
+  readonly finish: lambda.IFunction;
+}
+
+export interface SyncWorkflowSettings {
+  /** How long a run waits for the end user's MFA answer (default 600 s). */
+  readonly challengeTimeout?: Duration;
+  /** MFA rounds answered before the run gives up with NEEDS_USER (default 3). */
+  readonly maxChallengeRounds?: number;
+  /** Transaction pages read at once after the first (default 4). */
+  readonly transactionPageConcurrency?: number;
+}
+
+/** Errors Lambda itself raises when it could not run the function: always worth a retry. */
+export const LAMBDA_SERVICE_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.ClientExecutionTimeoutException",
+  "Lambda.TooManyRequestsException",
+];
+/** Error names the handlers throw for MX trouble that passes (shared/mx/errors.ts). */
+export const MX_TRANSIENT_ERRORS = ["MxRateLimitedError", "MxUnavailableError", "MxTimeoutError"];
+
+/** MX asks integrators to wait at least 3 s between status polls. */
+const FIRST_POLL_DELAY = Duration.seconds(3);
+
+const J = sfn.JsonPath;
+/** What every task receives besides its own fields. */
+const base = () => ({ request: J.objectAt("$.request"), syncRun: J.stringAt("$.syncRun") });
+
+export function buildSyncDefinition(
+  scope: Construct,
+  fns: SyncTaskFunctions,
+  settings: SyncWorkflowSettings = {},
+): sfn.IChainable {
+  const challengeTimeout = settings.challengeTimeout ?? Duration.seconds(600);
+  const maxChallengeRounds = settings.maxChallengeRounds ?? 3;
+
+  const retried = <T extends sfn.TaskStateBase>(task: T): T => {
+    task.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 4,
+      maxDelay: Duration.seconds(20),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    task.addRetry({
+      errors: MX_TRANSIENT_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      maxDelay: Duration.seconds(30),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  };
+  /** A Lambda task whose state result is the function's return value (no invoke envelope). */
+  const invoke = (id: string, fn: lambda.IFunction, props: Partial<tasks.LambdaInvokeJsonPathProps>) =>
+    retried(
+      tasks.LambdaInvoke.jsonPath(scope, id, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false, // our own Retry below, with jitter
+        ...props,
+      }),
+    );
+
+  // ---- the end of every path: Finish records the outcome and releases the member's lease ----
+  const finish = invoke("Finish", fns.finish, { payload: sfn.TaskInput.fromJsonPathAt("$") });
+  finish.addCatch(
+    sfn.Fail.jsonPath(scope, "FinishFailed", {
+      error: "SyncFinishFailed",
+      cause: "The run could not record its outcome; the member's lease expires on its own.",
+    }),
+    { resultPath: "$.error" },
+  );
+  const ending = (id: string, fields: Record<string, unknown>) =>
+    sfn.Pass.jsonPath(scope, id, { parameters: { ...base(), ...fields } }).next(finish);
+  const runFields = () => ({
+    startedAt: J.numberAt("$.begin.startedAt"),
+    window: J.objectAt("$.begin.window"),
+  });
+
+  const recordFailure = ending("RecordFailure", { outcome: "FAILED", error: J.objectAt("$.error") });
+  const catchAll = <T extends sfn.TaskStateBase | sfn.Parallel>(state: T): T =>
+    state.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: "$.error" }) as T;
+
+  const pollEnded = ending("PollEnded", {
+    outcome: J.stringAt("$.poll.phase"),
+    connectionStatus: J.stringAt("$.poll.connectionStatus"),
+    ...runFields(),
+  });
+  const unexpectedPhase = ending("UnexpectedPhase", {
+    outcome: "FAILED",
+    connectionStatus: J.stringAt("$.poll.connectionStatus"),
+    error: { Error: "UnexpectedPollPhase", Cause: J.stringAt("$.poll.phase") },
+    ...runFields(),
+  });
+  const challengeTimedOut = ending("ChallengeTimedOut", {
+    outcome: "TIMED_OUT",
+    connectionStatus: "CHALLENGED",
+    ...runFields(),
+  });
+  const tooManyChallenges = ending("TooManyChallenges", {
+    outcome: "NEEDS_USER",
+    connectionStatus: "CHALLENGED",
+    ...runFields(),
+  });
+  const synced = ending("Synced", {
+    outcome: "SYNCED",
+    connectionStatus: J.stringAt("$.poll.connectionStatus"),
+    counts: J.objectAt("$.counts"),
+    ...runFields(),
+  });
+
+  // ---- polling ----
+  const poll = catchAll(
+    invoke("Poll", fns.poll, {
+      payload: sfn.TaskInput.fromObject({ ...base(), phaseStartedAt: J.numberAt("$.phase.startedAt") }),
+      resultPath: "$.poll",
+    }),
+  );
+  const pollSoon = sfn.Wait.jsonPath(scope, "PollSoon", {
+    time: sfn.WaitTime.duration(FIRST_POLL_DELAY),
+  }).next(poll);
+  const waitForAggregation = sfn.Wait.jsonPath(scope, "WaitForAggregation", {
+    time: sfn.WaitTime.secondsPath("$.poll.waitSeconds"),
+  }).next(poll);
+
+  // ---- identity (once, when the request asks for it) ----
+  const identify = catchAll(
+    invoke("Identify", fns.identify, {
+      payload: sfn.TaskInput.fromObject(base()),
+      resultPath: "$.identify",
+    }),
+  ).next(
+    sfn.Pass.jsonPath(scope, "StartIdentifyPhase", {
+      parameters: { startedAt: J.numberAt("$.identify.phaseStartedAt") },
+      resultPath: "$.phase",
+    }).next(pollSoon),
+  );
+
+  // ---- MFA challenge: store it for the app, wait for the answer's task token, poll again ----
+  const awaitChallenge = retried(
+    tasks.LambdaInvoke.jsonPath(scope, "AwaitChallenge", {
+      lambdaFunction: fns.challenge,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        ...base(),
+        taskToken: J.taskToken,
+        round: J.numberAt("$.challenge.round"),
+      }),
+      taskTimeout: sfn.Timeout.duration(challengeTimeout),
+      retryOnServiceExceptions: false,
+      // SendTaskSuccess output: {"phaseStartedAt": <epoch ms>}.
+      resultSelector: { startedAt: J.numberAt("$.phaseStartedAt") },
+      resultPath: "$.phase",
+    }),
+  );
+  awaitChallenge.addCatch(challengeTimedOut, { errors: [sfn.Errors.TIMEOUT], resultPath: "$.error" });
+  catchAll(awaitChallenge).next(pollSoon);
+  const challenged = sfn.Choice.jsonPath(scope, "ChallengeRoundsLeft")
+    .when(sfn.Condition.numberGreaterThanEquals("$.challenge.round", maxChallengeRounds), tooManyChallenges)
+    .otherwise(
+      sfn.Pass.jsonPath(scope, "CountChallengeRound", {
+        parameters: { round: J.mathAdd(J.numberAt("$.challenge.round"), 1) },
+        resultPath: "$.challenge",
+      }).next(awaitChallenge),
+    );
+
+  // ---- fan-out: owners, accounts and transactions at once; Lambdas write, the state keeps counts ----
+  const pageInput = {
+    ...base(),
+    window: J.objectAt("$.begin.window"),
+  };
+  const storeOwners = invoke("StoreOwners", fns.owners, { payload: sfn.TaskInput.fromObject(base()) });
+  const storeAccounts = invoke("StoreAccounts", fns.accounts, { payload: sfn.TaskInput.fromObject(base()) });
+  const storeFirstPage = invoke("StoreFirstTransactionsPage", fns.transactionsPage, {
+    payload: sfn.TaskInput.fromObject({ ...pageInput, page: 1 }),
+    resultPath: "$.first",
+  });
+  // The Map walks pages 1..N (page 1 already read: its count is passed through) so that the branch's
+  // result is one flat list of per-page counts without an array-concat intrinsic (there is none).
+  const storePage = invoke("StoreTransactionsPage", fns.transactionsPage, {
+    payload: sfn.TaskInput.fromObject({
+      ...base(),
+      window: J.objectAt("$.window"),
+      page: J.numberAt("$.page"),
+    }),
+    outputPath: "$.stored",
+  });
+  const storePages = sfn.Map.jsonPath(scope, "StoreTransactionPages", {
+    itemsPath: "$.pageList.pages",
+    itemSelector: {
+      ...pageInput,
+      page: J.numberAt("$$.Map.Item.Value"),
+      firstStored: J.numberAt("$.first.stored"),
+    },
+    maxConcurrency: settings.transactionPageConcurrency ?? 4,
+  }).itemProcessor(
+    sfn.Choice.jsonPath(scope, "IsFirstPage")
+      .when(
+        sfn.Condition.numberEquals("$.page", 1),
+        sfn.Pass.jsonPath(scope, "FirstPageStored", { outputPath: "$.firstStored" }),
+      )
+      .otherwise(storePage),
+  );
+  const transactions = storeFirstPage.next(
+    sfn.Choice.jsonPath(scope, "MoreTransactionPages")
+      .when(
+        sfn.Condition.numberGreaterThan("$.first.totalPages", 1),
+        sfn.Pass.jsonPath(scope, "ListTransactionPages", {
+          parameters: { pages: J.arrayRange(1, J.numberAt("$.first.totalPages"), 1) },
+          resultPath: "$.pageList",
+        }).next(storePages),
+      )
+      .otherwise(
+        sfn.Pass.jsonPath(scope, "SinglePage", {
+          // stringAt only to satisfy the typing: it renders the same path, States.Array keeps the number.
+          parameters: { pages: J.array(J.stringAt("$.first.stored")) },
+          outputPath: "$.pages",
+        }),
+      ),
+  );
+  const fanOut = catchAll(
+    sfn.Parallel.jsonPath(scope, "FanOut", {
+      resultSelector: {
+        owners: J.numberAt("$[0].stored"),
+        accounts: J.numberAt("$[1].stored"),
+        transactionPages: J.listAt("$[2]"),
+      },
+      resultPath: "$.counts",
+    })
+      .branch(storeOwners)
+      .branch(storeAccounts)
+      .branch(transactions),
+  ).next(synced);
+
+  const connected = sfn.Choice.jsonPath(scope, "IdentifyWanted")
+    .when(sfn.Condition.isNotPresent("$.request.identify"), fanOut)
+    .when(sfn.Condition.isPresent("$.identify"), fanOut)
+    .when(sfn.Condition.booleanEquals("$.request.identify", true), identify)
+    .otherwise(fanOut);
+
+  poll.next(
+    sfn.Choice.jsonPath(scope, "RouteByPhase")
+      .when(sfn.Condition.stringEquals("$.poll.phase", "AGGREGATING"), waitForAggregation)
+      .when(sfn.Condition.stringEquals("$.poll.phase", "CONNECTED"), connected)
+      .when(sfn.Condition.stringEquals("$.poll.phase", "CHALLENGED"), challenged)
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.stringEquals("$.poll.phase", "NEEDS_USER"),
+          sfn.Condition.stringEquals("$.poll.phase", "FAILED"),
+          sfn.Condition.stringEquals("$.poll.phase", "TIMED_OUT"),
+        ),
+        pollEnded,
+      )
+      .otherwise(unexpectedPhase),
+  );
+
+  // ---- start: take the member's lease (another run may own it), then poll ----
+  const begin = catchAll(
+    invoke("Begin", fns.begin, { payload: sfn.TaskInput.fromObject(base()), resultPath: "$.begin" }),
+  );
+  return sfn.Pass.jsonPath(scope, "Prepare", {
+    parameters: {
+      request: J.entirePayload,
+      syncRun: J.stringAt("$$.Execution.Name"),
+      challenge: { round: 0 },
+    },
+  })
+    .next(begin)
+    .next(
+      sfn.Choice.jsonPath(scope, "LeaseAcquired")
+        .when(
+          sfn.Condition.booleanEquals("$.begin.acquired", true),
+          sfn.Pass.jsonPath(scope, "StartPolling", {
+            parameters: { startedAt: J.numberAt("$.begin.startedAt") },
+            resultPath: "$.phase",
+          }).next(pollSoon),
+        )
+        // Another run owns the member: end without touching its record.
+        .otherwise(
+          sfn.Pass.jsonPath(scope, "AlreadyRunning", { parameters: { outcome: "ALREADY_RUNNING" } }),
+        ),
+    );
+}
