@@ -149,6 +149,7 @@ const syncStateSchema = z.object({
   reason: z.string().optional(),
   counts: z.object({ owners: z.number(), accounts: z.number(), transactions: z.number() }).optional(),
   lastSyncedAt: z.string().optional(),
+  error: z.object({ name: z.string(), message: z.string().optional() }).optional(),
 });
 
 const memberItemSchema = z.object({
@@ -376,6 +377,12 @@ export class DynamoMemberStore implements MemberStore {
     const values: Record<string, unknown> = { ":run": syncRun, ":updatedAt": nowIso };
     const set = [...syncAssignments(patch, names, values), "#updatedAt = :updatedAt"];
     const remove = ["#sync.#run", "#sync.#lease", "#challenges", "#token", "#tokenExpiry"];
+    // A run's reason and error describe that run only: drop a previous run's when this one has none.
+    for (const field of ["reason", "error"] as const) {
+      if (patch[field] !== undefined) continue;
+      names[`#clear_${field}`] = field;
+      remove.push(`#sync.#clear_${field}`);
+    }
     names["#refreshId"] = REFRESH_ID;
     if (patch.outcome === "SYNCED") {
       set.push("#refreshId = :refreshId");

@@ -23,6 +23,8 @@ export interface SyncState {
   reason?: string; // human readable, when not synced
   counts?: SyncCounts;
   lastSyncedAt?: string; // ISO, last successful sync
+  /** For operators, when the run ended on an error: its name and a scrubbed, trimmed message. */
+  error?: { name: string; message?: string };
 }
 
 export interface MemberRecord {

@@ -62,3 +62,23 @@ export const finishInputSchema = taskBaseSchema.extend({
   /** From a Catch: `{ Error, Cause }`. Cause is trimmed before it is stored. */
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });
+
+export type TaskBase = z.infer<typeof taskBaseSchema>;
+export type BeginSyncOutput = z.infer<typeof beginSyncOutputSchema>;
+export type PollInput = z.infer<typeof pollInputSchema>;
+export type PollOutput = z.infer<typeof pollOutputSchema>;
+export type ChallengeInput = z.infer<typeof challengeInputSchema>;
+export type PageTaskInput = z.infer<typeof pageTaskInputSchema>;
+export type PageTaskOutput = z.infer<typeof pageTaskOutputSchema>;
+export type CountOutput = z.infer<typeof countOutputSchema>;
+export type FinishInput = z.infer<typeof finishInputSchema>;
+export type SyncWindow = BeginSyncOutput["window"];
+
+/** What the MFA task's waiting token is resumed with: a new polling phase starts at that time. */
+export const challengeAnsweredSchema = z.object({ phaseStartedAt: z.number() });
+
+/** The scheduled refresh: one invocation walks pages of members until done or out of time. */
+export const refreshInputSchema = z.object({ cursor: z.string().min(1).optional() }).default({});
+export const refreshOutputSchema = z.object({ started: z.number().int(), cursor: z.string().optional() });
+export type RefreshInput = z.infer<typeof refreshInputSchema>;
+export type RefreshOutput = z.infer<typeof refreshOutputSchema>;

@@ -1,0 +1,27 @@
+// Scheduled refresh: parse {cursor?} → start a refresh run per synced member (named per member per day) until done or near the time limit → {started, cursor?}.
+
+import middy from "@middy/core";
+import { config, refreshConfigSchema } from "../shared/config";
+import { sfnPort, tableStores } from "../shared/lambda/clients";
+import { parseEvent } from "../shared/lambda/events";
+import { logger, loggerContext } from "../shared/lambda/logger";
+import { refreshInputSchema } from "../shared/sync/contract";
+import { refreshMembers } from "../shared/sync/refresh-members";
+
+const cfg = config(refreshConfigSchema);
+const { members } = tableStores(cfg.TABLE_NAME);
+const sfn = sfnPort(cfg.STATE_MACHINE_ARN);
+/** Stop reading new pages with this much time left, and hand back the cursor instead. */
+const RESERVE_MS = 30_000;
+
+export const handler = middy()
+  .use(loggerContext())
+  .handler(async (event, context) => {
+    const input = parseEvent(refreshInputSchema, event ?? {}, "refresh input");
+    const result = await refreshMembers({ members, sfn }, input, {
+      pageSize: cfg.REFRESH_PAGE_SIZE,
+      shouldStop: () => context.getRemainingTimeInMillis() < RESERVE_MS,
+    });
+    logger.info("Refresh started", { started: result.started, more: result.cursor !== undefined });
+    return result;
+  });

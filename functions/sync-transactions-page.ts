@@ -1,0 +1,15 @@
+// StoreTransactionsPage: parse {request, syncRun, page, window} → store that page of transactions → {stored, totalPages, totalEntries}.
+import { config, syncConfigSchema } from "../shared/config";
+import { tableStores } from "../shared/lambda/clients";
+import { parseEvent } from "../shared/lambda/events";
+import { mxWorkflowTask } from "../shared/lambda/workflow";
+import { pageTaskInputSchema } from "../shared/sync/contract";
+import { storeTransactionsPage } from "../shared/sync/store-transactions-page";
+
+const cfg = config(syncConfigSchema);
+const { bankData } = tableStores(cfg.TABLE_NAME);
+
+export const handler = mxWorkflowTask(cfg).handler(async (event, context) => {
+  const input = parseEvent(pageTaskInputSchema, event, "StoreTransactionsPage input");
+  return storeTransactionsPage({ mx: context.mx, bankData }, input);
+});

@@ -1,0 +1,106 @@
+// Lambda configuration: environment variables parsed by zod once per cold start. Each Lambda reads only
+// the subset it needs (a schema per role), so a function is never blocked by a variable it does not use,
+// and a missing or malformed variable fails the cold start with a message naming it.
+import { z } from "zod";
+
+const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "SILENT", "CRITICAL"] as const;
+
+/** An integer count from an environment string, e.g. "900". */
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Every Lambda: logging. Powertools reads these variables itself; they are parsed here so a typo fails fast. */
+export const baseConfigSchema = z.object({
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).default("mx-connect"),
+  LOG_LEVEL: z
+    .string()
+    .transform((level) => level.toUpperCase())
+    .pipe(z.enum(LOG_LEVELS))
+    .default("INFO"),
+});
+
+/** Lambdas that call MX: where MX is and which Secrets Manager secret holds `{client_id, api_key}`. */
+export const mxConfigSchema = baseConfigSchema.extend({
+  MX_BASE_URL: z.url({ protocol: /^https?$/ }),
+  MX_SECRET_ID: z.string().min(1),
+});
+
+/** Lambdas that read or write the table. */
+export const tableConfigSchema = baseConfigSchema.extend({
+  TABLE_NAME: z.string().min(3).max(255),
+});
+
+/**
+ * How long a sync run waits for an MFA answer: the AwaitChallenge task's TimeoutSeconds (infra sets both
+ * from one value). The stored task token is handed out for that long, no longer.
+ */
+export const challengeConfigSchema = z.object({ CHALLENGE_TIMEOUT_SECONDS: positiveInt(600) });
+
+/** The sync workflow's task Lambdas (sync-*.ts). */
+export const syncConfigSchema = mxConfigSchema.extend({
+  TABLE_NAME: tableConfigSchema.shape.TABLE_NAME,
+  ...challengeConfigSchema.shape,
+  /** A polling phase (connect, after an MFA answer, after identify) ends TIMED_OUT after this long. */
+  POLL_PHASE_LIMIT_SECONDS: positiveInt(900),
+  /** The longest Wait between two polls. */
+  POLL_MAX_WAIT_SECONDS: positiveInt(60).pipe(z.number().min(3)),
+  /** How far back the first sync reads transactions. */
+  INITIAL_HISTORY_DAYS: positiveInt(730),
+  /** How far back a refresh reads transactions (new ones, and pending ones that posted or vanished). */
+  REFRESH_WINDOW_DAYS: positiveInt(14),
+  /**
+   * How long a run's lease on its member holds if the run dies without reaching Finish. Longer than the
+   * longest run: polling phases, MFA rounds and the fan-out (default 2 h).
+   */
+  SYNC_LEASE_SECONDS: positiveInt(7200),
+});
+export type SyncConfig = z.infer<typeof syncConfigSchema>;
+
+/** Lambdas that start sync executions. */
+export const stateMachineConfigSchema = z.object({
+  STATE_MACHINE_ARN: z.string().regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[\w.-]{1,80}$/, {
+    message: "must be a Step Functions state machine ARN",
+  }),
+});
+
+/** The scheduled refresh (refresh-members.ts). */
+export const refreshConfigSchema = tableConfigSchema.extend({
+  ...stateMachineConfigSchema.shape,
+  /** Members read per DynamoDB page. */
+  REFRESH_PAGE_SIZE: positiveInt(100).pipe(z.number().max(1000)),
+});
+export type RefreshConfig = z.infer<typeof refreshConfigSchema>;
+
+/** Raised when the environment does not satisfy a schema: names each bad variable, never its value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Pure: parses `env` with `schema`, or throws a ConfigError listing every missing or invalid variable. */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "(environment)";
+    // Zod's messages name the expectation, never the received value: safe even for secret-ish variables.
+    const what =
+      env[name] === undefined || env[name] === "" ? "is required" : `is invalid (${issue.message})`;
+    return `${name} ${what}`;
+  });
+  return fail(`Invalid configuration: ${problems.join("; ")}.`);
+}
+
+function fail(message: string): never {
+  throw new ConfigError(message);
+}
+
+const loaded = new WeakMap<object, unknown>();
+
+/** The configuration for `schema`, read from process.env on first use and kept for the container's life. */
+export function config<S extends z.ZodType>(schema: S): z.output<S> {
+  if (loaded.has(schema)) return loaded.get(schema) as z.output<S>;
+  const value = loadConfig(schema);
+  loaded.set(schema, value);
+  return value;
+}

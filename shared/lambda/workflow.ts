@@ -1,0 +1,37 @@
+// The middleware chain of the sync workflow's task Lambdas. A thrown error's `name` becomes the Step
+// Functions error name, which the state machine's Retry and Catch rules match: transient MX failures must
+// reach it as MxRateLimitedError, MxUnavailableError or MxTimeoutError.
+import middy, { type MiddlewareObj } from "@middy/core";
+import { isTransientMxError, MxUnavailableError } from "../mx/errors";
+import { logger, loggerContext, workflowCorrelation } from "./logger";
+import { type MxClientOptions, mxClient, mxSecret } from "./mx";
+
+/** The MX error names the state machine retries. */
+export const RETRIED_MX_ERRORS = ["MxRateLimitedError", "MxUnavailableError", "MxTimeoutError"] as const;
+
+/**
+ * Normalises a task's error for Step Functions: a refused or reset connection to MX is retried like a 5xx
+ * (the state machine knows three transient names, not four); logs the failure once, without payloads.
+ */
+export const workflowErrors = (): MiddlewareObj => ({
+  onError: (request) => {
+    const error = request.error;
+    if (!error) return;
+    if (error.name === "MxNetworkError") {
+      const { method, path } = error as unknown as { method: string; path: string };
+      request.error = new MxUnavailableError(error.message, { method, path, cause: error });
+    }
+    const transient = isTransientMxError(request.error);
+    logger[transient ? "warn" : "error"]("Task failed", {
+      error: { name: request.error?.name, message: request.error?.message },
+    });
+  },
+});
+
+/** A sync task that does not call MX: logging, correlation ids, error naming. */
+export const workflowTask = () =>
+  middy().use(loggerContext()).use(workflowCorrelation()).use(workflowErrors());
+
+/** A sync task that calls MX: the same, plus `context.mx` built from the MX secret. */
+export const mxWorkflowTask = (options: MxClientOptions) =>
+  workflowTask().use(mxSecret(options)).use(mxClient(options));

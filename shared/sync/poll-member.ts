@@ -1,0 +1,58 @@
+// Poll: read the member's status at MX, record it on the member, classify it into the workflow's next
+// phase, and say how long to wait before the next poll.
+import { connectionPhase, nextPollDelaySeconds } from "../domain/connection";
+import type { MxApi } from "../mx/api";
+import { MxNotFoundError, MxUnauthorizedError } from "../mx/errors";
+import type { MemberStore } from "../storage/ports";
+import type { PollInput, PollOutput } from "./contract";
+import { type Clock, systemClock } from "./time";
+
+export interface PollMemberOptions {
+  /** A phase still aggregating after this long ends TIMED_OUT. */
+  phaseLimitSeconds: number;
+  /** The longest wait between polls. */
+  maxWaitSeconds: number;
+}
+
+/**
+ * Synthetic connection statuses for ends MX reports as HTTP errors rather than a status. They are not
+ * MX's words, so they are not written to the member's connectionStatus; Finish turns them into a reason.
+ */
+export const MEMBER_NOT_FOUND = "MEMBER_NOT_FOUND";
+export const MX_UNAUTHORIZED = "MX_UNAUTHORIZED";
+
+export async function pollMember(
+  deps: { mx: MxApi; members: MemberStore; clock?: Clock; random?: () => number },
+  { request, syncRun, phaseStartedAt }: PollInput,
+  options: PollMemberOptions,
+): Promise<PollOutput> {
+  const now = (deps.clock ?? systemClock)().getTime();
+  const elapsedSeconds = Math.max(0, Math.round((now - phaseStartedAt) / 1000));
+  const waitSeconds = nextPollDelaySeconds(elapsedSeconds, options.maxWaitSeconds, deps.random);
+
+  let status: Awaited<ReturnType<MxApi["readMemberStatus"]>>;
+  try {
+    status = await deps.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
+  } catch (error) {
+    // Expected ends, not crashes: the member was deleted at MX, or MX rejects our API key.
+    if (error instanceof MxNotFoundError)
+      return { phase: "FAILED", connectionStatus: MEMBER_NOT_FOUND, waitSeconds, elapsedSeconds };
+    if (error instanceof MxUnauthorizedError)
+      return { phase: "FAILED", connectionStatus: MX_UNAUTHORIZED, waitSeconds, elapsedSeconds };
+    throw error;
+  }
+
+  const connectionStatus = status.connection_status ?? "UNKNOWN";
+  let phase: PollOutput["phase"] = connectionPhase(status);
+  if (phase === "AGGREGATING" && elapsedSeconds > options.phaseLimitSeconds) phase = "TIMED_OUT";
+
+  await deps.members.recordConnectionStatus(request.userId, request.memberGuid, connectionStatus);
+  // The app's view of the run: connecting while MX works, syncing once data is ready to fetch. A challenge
+  // is shown by the MFA task (with the prompts), and ends by Finish.
+  if (phase === "AGGREGATING" || phase === "CONNECTED") {
+    await deps.members.updateSync(request.userId, request.memberGuid, syncRun, {
+      status: phase === "AGGREGATING" ? "CONNECTING" : "SYNCING",
+    });
+  }
+  return { phase, connectionStatus, waitSeconds, elapsedSeconds };
+}
