@@ -1,0 +1,160 @@
+// Aggregated data: accounts, account owners, transactions (paged lazily, newest first).
+import { badRequest, notFound } from "./errors";
+import {
+  type AccountRecord,
+  accountsOf,
+  accountView,
+  indexRange,
+  type MemberDataShape,
+  ownerViews,
+  type TransactionView,
+  transactionView,
+} from "./generator";
+import { type ApiReply, type ApiRequest, ok } from "./http";
+import type { MemberRecord } from "./members";
+import { pageOfList, pageWindow, paginationView } from "./pagination";
+
+const DAY_MS = 86_400_000;
+/** MX's default transaction window: 120 days back to 5 days ahead of today. */
+const DEFAULT_DAYS_BACK = 120;
+const DEFAULT_DAYS_AHEAD = 5;
+
+const param = (req: ApiRequest, name: string) => req.params[name] ?? "";
+
+function memberOf(req: ApiRequest): MemberRecord {
+  return req.state.member(param(req, "user_guid"), param(req, "member_guid"), req.now);
+}
+
+function shapesOfUser(req: ApiRequest): MemberDataShape[] {
+  return req.state
+    .membersOf(param(req, "user_guid"), req.now)
+    .flatMap((m) => (m.data === null ? [] : [m.data]));
+}
+
+/** The account with that guid among the user's members (optionally one member), or 404. */
+function findAccount(
+  req: ApiRequest,
+  shapes: MemberDataShape[],
+): { shape: MemberDataShape; account: AccountRecord } {
+  const guid = param(req, "account_guid");
+  for (const shape of shapes) {
+    const account = accountsOf(shape).find((a) => a.guid === guid);
+    if (account) return { shape, account };
+  }
+  throw notFound("account");
+}
+
+export function listMemberAccounts(req: ApiRequest): ApiReply {
+  const shape = memberOf(req).data;
+  const accounts = shape ? accountsOf(shape).map((a) => accountView(shape, a)) : [];
+  const page = pageOfList(accounts, pageWindow(req.query, 1000));
+  return ok({ accounts: page.items, pagination: page.pagination });
+}
+
+export function listUserAccounts(req: ApiRequest): ApiReply {
+  const accounts = shapesOfUser(req).flatMap((shape) => accountsOf(shape).map((a) => accountView(shape, a)));
+  const page = pageOfList(accounts, pageWindow(req.query, 1000));
+  return ok({ accounts: page.items, pagination: page.pagination });
+}
+
+export function readUserAccount(req: ApiRequest): ApiReply {
+  const { shape, account } = findAccount(req, shapesOfUser(req));
+  return ok({ account: accountView(shape, account) });
+}
+
+export function readMemberAccount(req: ApiRequest): ApiReply {
+  const shape = memberOf(req).data;
+  const { account } = findAccount(req, shape ? [shape] : []);
+  return ok({ account: accountView(shape as MemberDataShape, account) });
+}
+
+export function listAccountOwners(req: ApiRequest): ApiReply {
+  const member = memberOf(req);
+  // Owners come from identification (POST …/identify), as at MX.
+  const owners = member.identified && member.data ? ownerViews(member.data) : [];
+  const page = pageOfList(owners, pageWindow(req.query, 1000));
+  return ok({ account_owners: page.items, pagination: page.pagination });
+}
+
+function parseDay(raw: string | null, name: string, fallback: number): number {
+  if (raw === null || raw === "") return fallback;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
+  const ms = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : Number.NaN;
+  if (!match || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== raw) {
+    throw badRequest(`${name} must be a date as YYYY-MM-DD.`);
+  }
+  return ms;
+}
+
+function dateWindow(req: ApiRequest): { fromDay: number; toDay: number } {
+  const today = Math.floor(req.now / DAY_MS) * DAY_MS;
+  return {
+    fromDay: parseDay(req.query.get("from_date"), "from_date", today - DEFAULT_DAYS_BACK * DAY_MS),
+    toDay: parseDay(req.query.get("to_date"), "to_date", today + DEFAULT_DAYS_AHEAD * DAY_MS),
+  };
+}
+
+/** One member's transactions in the window, all accounts interleaved so dates stay newest first. */
+interface Source {
+  total: number;
+  at(k: number): TransactionView;
+}
+
+function memberSource(shape: MemberDataShape, fromDay: number, toDay: number): Source {
+  const accounts = accountsOf(shape);
+  const [lo, hi] = indexRange(shape, fromDay, toDay);
+  const n = accounts.length;
+  return {
+    total: (hi - lo) * n,
+    at: (k) => transactionView(shape, accounts[k % n] as AccountRecord, lo + Math.floor(k / n)),
+  };
+}
+
+function accountSource(
+  shape: MemberDataShape,
+  account: AccountRecord,
+  fromDay: number,
+  toDay: number,
+): Source {
+  const [lo, hi] = indexRange(shape, fromDay, toDay);
+  return { total: hi - lo, at: (k) => transactionView(shape, account, lo + k) };
+}
+
+/** Pages through sources one after another, generating only the records of the requested page. */
+function pageOfSources(req: ApiRequest, sources: Source[]): ApiReply {
+  const window = pageWindow(req.query, 1000);
+  const total = sources.reduce((sum, s) => sum + s.total, 0);
+  const transactions: TransactionView[] = [];
+  let skip = window.offset;
+  for (const source of sources) {
+    if (transactions.length >= window.perPage) break;
+    if (skip >= source.total) {
+      skip -= source.total;
+      continue;
+    }
+    for (let k = skip; k < source.total && transactions.length < window.perPage; k++)
+      transactions.push(source.at(k));
+    skip = 0;
+  }
+  return ok({ transactions, pagination: paginationView(window, total) });
+}
+
+export function listMemberTransactions(req: ApiRequest): ApiReply {
+  const shape = memberOf(req).data;
+  const { fromDay, toDay } = dateWindow(req);
+  return pageOfSources(req, shape ? [memberSource(shape, fromDay, toDay)] : []);
+}
+
+export function listUserTransactions(req: ApiRequest): ApiReply {
+  const { fromDay, toDay } = dateWindow(req);
+  return pageOfSources(
+    req,
+    shapesOfUser(req).map((shape) => memberSource(shape, fromDay, toDay)),
+  );
+}
+
+export function listAccountTransactions(req: ApiRequest): ApiReply {
+  const { shape, account } = findAccount(req, shapesOfUser(req));
+  const { fromDay, toDay } = dateWindow(req);
+  return pageOfSources(req, [accountSource(shape, account, fromDay, toDay)]);
+}

@@ -1,0 +1,79 @@
+// The MX sandbox: a local HTTP server that behaves like MX's integrations environment
+// (https://int-api.mx.com) for the endpoints this project calls. See README.md next to this file.
+import type { AddressInfo } from "node:net";
+import { DEFAULT_KNOBS, type FaultKnobs, type KnobsPatch, mergeKnobs, type SandboxKnobs } from "./knobs";
+import { createSandboxServer } from "./server";
+import { SandboxState } from "./state";
+
+export { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID } from "./institutions";
+export { CORRECT_ANSWER, TEST_USERNAME } from "./members";
+export type { FaultKnobs, KnobsPatch, SandboxKnobs };
+export { DEFAULT_KNOBS };
+
+export const DEFAULT_CLIENT_ID = "sandbox-client-id";
+export const DEFAULT_API_KEY = "sandbox-api-key";
+export const DEFAULT_SEED = 20111101;
+
+export interface SandboxOptions extends KnobsPatch {
+  /** 0 = an ephemeral port (default). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default: env MX_CLIENT_ID, else `sandbox-client-id`. */
+  clientId?: string;
+  /** Default: env MX_API_KEY, else `sandbox-api-key`. */
+  apiKey?: string;
+  /** Seed of all generated guids and data (default 20111101). */
+  seed?: number;
+}
+
+export interface Sandbox {
+  /** Base URL, e.g. `http://127.0.0.1:4010` (use it as MX_BASE_URL). */
+  url: string;
+  port: number;
+  clientId: string;
+  apiKey: string;
+  /** The current knobs (read-only view; change them with setKnobs). */
+  readonly knobs: SandboxKnobs;
+  /** Changes knobs at run time; throws on an out-of-range value. Jobs already running keep their timing/size. */
+  setKnobs(patch: KnobsPatch): void;
+  stats(): { requests: number; byStatus: Record<number, number> };
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const { port = 0, host = "127.0.0.1", seed = DEFAULT_SEED, clientId: id, apiKey: key, ...patch } = options;
+  const clientId = id ?? (process.env.MX_CLIENT_ID || DEFAULT_CLIENT_ID);
+  const apiKey = key ?? (process.env.MX_API_KEY || DEFAULT_API_KEY);
+  const state = new SandboxState(seed, mergeKnobs(DEFAULT_KNOBS, patch));
+  let url = "";
+  const server = createSandboxServer({ state, clientId, apiKey, baseUrl: () => url });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  url = `http://${urlHost}:${address.port}`;
+  return {
+    url,
+    port: address.port,
+    clientId,
+    apiKey,
+    get knobs() {
+      return structuredClone(state.knobs);
+    },
+    setKnobs(change) {
+      state.knobs = mergeKnobs(state.knobs, change);
+    },
+    stats: () => structuredClone(state.stats),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
