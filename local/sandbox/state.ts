@@ -69,6 +69,7 @@ export class SandboxState {
   }
 
   membersOf(userGuid: string, now: number): MemberRecord[] {
+    this.user(userGuid);
     const list = [...this.members.values()].filter((m) => m.userGuid === userGuid);
     for (const m of list) advance(m, now);
     return list;
