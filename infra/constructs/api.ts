@@ -1,0 +1,218 @@
+// The Connect API: an API Gateway HTTP API whose routes come from infra/api/routes.ts, one Lambda per route
+// (MxFunction), a JWT authorizer on every route but the OAuth callback, stage throttling and JSON access
+// logs. Each function gets only the environment and the grants its route needs (ROUTE_NEEDS below).
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import { type ApiRoute, apiRoutes } from "../api/routes";
+import { acknowledge } from "../nag";
+import { UserAuth, type UserAuthProps } from "./auth";
+import { MxFunction } from "./function";
+import { acknowledgeTableIndexes } from "./sync-workflow";
+
+/** What a route's Lambda touches. Reads only read; only the routes that must write, write. */
+export interface RouteNeeds {
+  /** The MX credentials secret (routes that call MX). */
+  mx?: true;
+  table: "none" | "read" | "readWrite";
+  /** The API signing secret (OAuth state, idempotency ids). */
+  signingKey?: true;
+  startExecution?: true;
+  /** SendTaskSuccess/Failure: resumes the run waiting for an MFA answer. */
+  taskResponse?: true;
+  /** REDIRECT_ALLOW_LIST and, with `publicUrl`, API_BASE_URL. */
+  redirects?: true;
+  publicUrl?: true;
+}
+
+export const ROUTE_NEEDS: Record<string, RouteNeeds> = {
+  SearchInstitutions: { mx: true, table: "none" },
+  ListCredentials: { mx: true, table: "none" },
+  CreateMember: {
+    mx: true,
+    table: "readWrite",
+    signingKey: true,
+    startExecution: true,
+    redirects: true,
+    publicUrl: true,
+  },
+  ListMembers: { table: "read" },
+  GetMember: { table: "read" },
+  GetChallenges: { table: "read" },
+  AnswerChallenges: { mx: true, table: "readWrite", taskResponse: true },
+  SyncMember: { table: "read", startExecution: true },
+  DeleteMember: { mx: true, table: "readWrite" },
+  ListOwners: { table: "read" },
+  ListAccounts: { table: "read" },
+  ListTransactions: { table: "read" },
+  OauthCallback: { table: "readWrite", signingKey: true, startExecution: true, redirects: true },
+};
+
+export interface JwtSettings {
+  issuer: string;
+  audience: string[];
+}
+
+export interface ConnectApiProps {
+  /** The repository root (handler entries and package-lock.json). */
+  readonly projectRoot: string;
+  readonly table: dynamodb.ITableV2;
+  readonly mxSecret: secretsmanager.ISecret;
+  /** The API signing secret: signs OAuth states and keys member idempotency ids. */
+  readonly oauthStateKey: secretsmanager.ISecret;
+  readonly stateMachine: sfn.IStateMachine;
+  readonly mxBaseUrl: string;
+  /** URL prefixes an OAuth member's `redirect_url` may start with (default: none; the callback shows a page). */
+  readonly redirectAllowList?: readonly string[];
+  /**
+   * The JWT issuer and audience to trust. Default: CDK context `jwtIssuer` and `jwtAudience`
+   * (comma-separated) when set, else a Cognito user pool created here (UserAuth).
+   */
+  readonly jwt?: JwtSettings;
+  readonly userAuth?: UserAuthProps;
+  /** The API's public URL when served on a custom domain (default: the execute-api endpoint). */
+  readonly publicUrl?: string;
+  /** Stage-wide limits (default 50 requests/s steady, bursts of 100). */
+  readonly throttle?: { rateLimit: number; burstLimit: number };
+  /** Must match the state machine's AwaitChallenge timeout (default 600). */
+  readonly challengeTimeoutSeconds?: number;
+}
+
+export class ConnectApi extends Construct {
+  readonly httpApi: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly functions: Record<string, MxFunction> = {};
+  readonly accessLogs: logs.LogGroup;
+  /** Set when the API trusts the Cognito pool created here. */
+  readonly auth: UserAuth | undefined;
+  readonly jwt: JwtSettings;
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: ConnectApiProps) {
+    super(scope, id);
+    const given = props.jwt ?? contextJwt(this);
+    if (given) {
+      this.auth = undefined;
+      this.jwt = given;
+    } else {
+      const auth = new UserAuth(this, "Auth", props.userAuth);
+      this.auth = auth;
+      this.jwt = { issuer: auth.issuer, audience: auth.audience };
+    }
+    const authorizer = new HttpJwtAuthorizer("JwtAuthorizer", this.jwt.issuer, {
+      jwtAudience: this.jwt.audience,
+      identitySource: ["$request.header.Authorization"],
+    });
+
+    this.httpApi = new apigwv2.HttpApi(this, "HttpApi", {
+      description: "mx-connect Connect API",
+      createDefaultStage: false,
+      // No CORS by default: apps call it from native code or their own back end; add corsPreflight if a
+      // browser app on another origin must call it directly.
+    });
+    this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new apigwv2.HttpStage(this, "DefaultStage", {
+      httpApi: this.httpApi,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        // The route key, never the path: the callback's path carries the OAuth state.
+        format: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: "$context.requestId",
+            time: "$context.requestTimeEpoch",
+            ip: "$context.identity.sourceIp",
+            route: "$context.routeKey",
+            status: "$context.status",
+            latencyMs: "$context.responseLatency",
+            integrationLatencyMs: "$context.integrationLatency",
+            integrationError: "$context.integrationErrorMessage",
+            authorizerError: "$context.authorizer.error",
+            responseLength: "$context.responseLength",
+          }),
+        ),
+      },
+    });
+    this.url = props.publicUrl?.replace(/\/+$/, "") ?? this.httpApi.apiEndpoint;
+
+    for (const route of apiRoutes) {
+      const fn = this.routeFunction(route, props);
+      this.functions[route.id] = fn;
+      const [routeResource] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${route.id}Integration`, fn),
+        ...(route.public ? { authorizer: new apigwv2.HttpNoneAuthorizer() } : { authorizer }),
+      });
+      if (route.public && routeResource) {
+        acknowledge(
+          routeResource,
+          "APIG4",
+          "The OAuth callback is opened by the user's browser coming back from the bank, which carries no " +
+            "token. It is authorized instead by its signed, single-use state that expires within 10 minutes.",
+        );
+      }
+    }
+  }
+
+  private routeFunction(route: ApiRoute, props: ConnectApiProps): MxFunction {
+    const needs = ROUTE_NEEDS[route.id];
+    if (!needs) throw new Error(`infra/constructs/api.ts: no ROUTE_NEEDS entry for route ${route.id}`);
+    const environment: Record<string, string> = {};
+    if (needs.table !== "none") environment.TABLE_NAME = props.table.tableName;
+    if (needs.mx) {
+      environment.MX_BASE_URL = props.mxBaseUrl;
+      environment.MX_SECRET_ID = props.mxSecret.secretArn;
+    }
+    if (needs.signingKey) environment.OAUTH_STATE_SECRET_ID = props.oauthStateKey.secretArn;
+    if (needs.startExecution) environment.STATE_MACHINE_ARN = props.stateMachine.stateMachineArn;
+    if (needs.redirects) environment.REDIRECT_ALLOW_LIST = (props.redirectAllowList ?? []).join(",");
+    if (needs.publicUrl) environment.API_BASE_URL = this.url;
+    if (needs.taskResponse)
+      environment.CHALLENGE_TIMEOUT_SECONDS = String(props.challengeTimeoutSeconds ?? 600);
+
+    const fn = new MxFunction(this, route.id, {
+      entry: route.entry,
+      projectRoot: props.projectRoot,
+      description: `${route.method} ${route.path}`,
+      environment,
+      // MX calls retry with backoff inside the client; API Gateway gives up at 30 s anyway.
+      timeout: Duration.seconds(needs.mx ? 29 : 10),
+    });
+
+    // Least privilege, one line per need.
+    if (needs.mx) props.mxSecret.grantRead(fn);
+    if (needs.signingKey) props.oauthStateKey.grantRead(fn);
+    if (needs.table === "read") props.table.grantReadData(fn);
+    if (needs.table === "readWrite") props.table.grantReadWriteData(fn);
+    if (needs.table !== "none") acknowledgeTableIndexes(fn, props.table);
+    if (needs.startExecution) props.stateMachine.grantStartExecution(fn);
+    if (needs.taskResponse) props.stateMachine.grantTaskResponse(fn);
+    return fn;
+  }
+}
+
+/** `-c jwtIssuer=https://issuer.example.com/ -c jwtAudience=client-a,client-b`: bring your own IdP. */
+function contextJwt(scope: Construct): JwtSettings | undefined {
+  const issuer: unknown = scope.node.tryGetContext("jwtIssuer");
+  const audience: unknown = scope.node.tryGetContext("jwtAudience");
+  if (typeof issuer !== "string" || issuer === "") return undefined;
+  if (typeof audience !== "string" || audience === "") {
+    throw new Error(
+      `CDK context jwtAudience is required with jwtIssuer (stack ${Stack.of(scope).stackName})`,
+    );
+  }
+  return { issuer, audience: audience.split(",").map((entry) => entry.trim()) };
+}

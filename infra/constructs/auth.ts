@@ -1,0 +1,72 @@
+// Who may call the Connect API: by default a Cognito user pool and a public app client (SRP sign-in, no
+// secret: it ships inside mobile and browser apps). The API's JWT authorizer trusts this pool's issuer and
+// this client's id as audience. Bring your own identity provider instead with CDK context (see api.ts).
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as cognito from "aws-cdk-lib/aws-cognito";
+import { Construct } from "constructs";
+import { acknowledge } from "../nag";
+
+export interface UserAuthProps {
+  /** Let end users sign themselves up (default true: a consumer app's users arrive on their own). */
+  readonly selfSignUp?: boolean;
+  /** MFA for the app's users (default OPTIONAL: the app decides; REQUIRED makes every user enrol TOTP). */
+  readonly mfa?: cognito.Mfa;
+}
+
+export class UserAuth extends Construct {
+  readonly userPool: cognito.UserPool;
+  readonly appClient: cognito.UserPoolClient;
+  /** The JWT issuer the API trusts: the pool's provider URL. */
+  readonly issuer: string;
+  /** The JWT audience the API trusts: the app client id (`aud` of ID tokens, `client_id` of access tokens). */
+  readonly audience: string[];
+
+  constructor(scope: Construct, id: string, props: UserAuthProps = {}) {
+    super(scope, id);
+    const mfa = props.mfa ?? cognito.Mfa.OPTIONAL;
+    this.userPool = new cognito.UserPool(this, "UserPool", {
+      selfSignUpEnabled: props.selfSignUp ?? true,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa,
+      mfaSecondFactor: { otp: true, sms: false },
+      deletionProtection: true,
+      // The users' accounts outlive a mistaken stack deletion.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.appClient = this.userPool.addClient("AppClient", {
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(30),
+      enableTokenRevocation: true,
+    });
+    this.issuer = this.userPool.userPoolProviderUrl;
+    this.audience = [this.appClient.userPoolClientId];
+
+    if (mfa !== cognito.Mfa.REQUIRED) {
+      acknowledge(
+        this.userPool,
+        "COG2",
+        "MFA is offered (TOTP) but not forced by default: the client app owns its sign-in experience, and " +
+          "every bank connection is further protected by the bank's own sign-in and MFA. Set `mfa: REQUIRED`.",
+      );
+    }
+    const plusPlan =
+      "Cognito threat protection needs the paid Plus feature plan; it is the operator's choice, not a default " +
+      "this open-source stack imposes. The API throttles per stage and every route needs a valid token.";
+    acknowledge(this.userPool, "COG3", plusPlan);
+    acknowledge(this.userPool, "COG8", plusPlan);
+  }
+}

@@ -1,0 +1,222 @@
+// The Connect API's OpenAPI 3.1 description, generated from the route table (infra/api/routes.ts) and the
+// very zod schemas that validate requests (schemas.ts), so the description cannot drift from the code.
+import { z } from "zod";
+import { apiRoutes } from "../../infra/api/routes";
+import { MAX_BODY_BYTES } from "./http";
+import * as s from "./schemas";
+
+interface Operation {
+  summary: string;
+  description?: string;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  status: number;
+  response?: z.ZodType;
+  /** Extra error statuses this operation answers beyond the common ones. */
+  errors?: number[];
+}
+
+/** One entry per route id in infra/api/routes.ts (a test checks they match). */
+export const operations: Record<string, Operation> = {
+  SearchInstitutions: {
+    summary: "Search institutions by name",
+    query: s.searchInstitutionsQuerySchema,
+    status: 200,
+    response: s.institutionsResponseSchema,
+    errors: [502, 503, 504],
+  },
+  ListCredentials: {
+    summary: "The credential fields an institution asks for",
+    params: s.institutionParamsSchema,
+    status: 200,
+    response: s.credentialsResponseSchema,
+    errors: [404, 502, 503, 504],
+  },
+  CreateMember: {
+    summary: "Connect a bank (credentials or OAuth)",
+    description:
+      "Creates the member at MX (and the MX user on first use). A credential member's sync starts at once; an " +
+      "OAuth member answers `oauth_window_uri`, to open in the system browser. A retried identical request " +
+      "answers the same member instead of creating a second.",
+    body: s.createMemberBodySchema,
+    status: 202,
+    response: s.createMemberResponseSchema,
+    errors: [413, 415, 422, 502, 503, 504],
+  },
+  ListMembers: {
+    summary: "The user's members with their sync status",
+    status: 200,
+    response: s.membersResponseSchema,
+  },
+  GetMember: {
+    summary: "One member with its sync status",
+    params: s.memberParamsSchema,
+    status: 200,
+    response: s.memberResponseSchema,
+    errors: [404],
+  },
+  GetChallenges: {
+    summary: "The MFA prompts waiting for the user",
+    params: s.memberParamsSchema,
+    status: 200,
+    response: s.challengesResponseSchema,
+    errors: [404],
+  },
+  AnswerChallenges: {
+    summary: "Answer the MFA prompts; the sync resumes",
+    params: s.memberParamsSchema,
+    body: s.answerChallengesBodySchema,
+    status: 202,
+    response: s.acceptedResponseSchema,
+    errors: [404, 409, 413, 415, 422, 502, 503, 504],
+  },
+  SyncMember: {
+    summary: "Refresh the member's data now",
+    description: "While a sync runs for the member, a second call starts nothing and answers 202 as well.",
+    params: s.memberParamsSchema,
+    status: 202,
+    response: s.acceptedResponseSchema,
+    errors: [404],
+  },
+  DeleteMember: {
+    summary: "Delete the member at MX and every stored row of it",
+    params: s.memberParamsSchema,
+    status: 204,
+    errors: [404, 502, 503, 504],
+  },
+  ListOwners: {
+    summary: "The member's account owners (stored data)",
+    params: s.memberParamsSchema,
+    status: 200,
+    response: s.ownersResponseSchema,
+    errors: [404],
+  },
+  ListAccounts: {
+    summary: "The user's accounts (stored data)",
+    status: 200,
+    response: s.accountsResponseSchema,
+  },
+  ListTransactions: {
+    summary: "An account's transactions, newest first (stored data)",
+    params: s.accountParamsSchema,
+    query: s.listTransactionsQuerySchema,
+    status: 200,
+    response: s.transactionsResponseSchema,
+    errors: [404],
+  },
+  OauthCallback: {
+    summary: "MX's OAuth redirect (browser; no token)",
+    description:
+      "The state is signed, names the member, lives at most 10 minutes and works once. Redirects (302) to " +
+      "the member's allow-listed `redirect_url` with `status` and `member_guid`, or answers a short HTML page. " +
+      "A forged (400), expired (410) or replayed (409) state gets an HTML page and changes nothing.",
+    params: s.oauthCallbackParamsSchema,
+    query: s.oauthCallbackQuerySchema,
+    status: 302,
+    errors: [404, 409, 410],
+  },
+};
+
+const ERROR_TEXT: Record<number, string> = {
+  400: "Invalid request: `error.message` names the field.",
+  401: "No valid bearer token.",
+  404: "Not found, or not the caller's (both answer the same).",
+  409: "Conflict (e.g. `no_challenge`: no security question waits).",
+  410: "Expired.",
+  413: `Body larger than ${MAX_BODY_BYTES} bytes.`,
+  415: "Body not sent as application/json.",
+  422: "Well-formed but refused (unknown institution, answers that do not fit the prompts).",
+  500: "Unexpected failure (no detail is disclosed).",
+  502: "MX gave an unexpected answer.",
+  503: "MX is busy or unavailable: retry later (Retry-After when known).",
+  504: "MX did not answer in time.",
+};
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+function parameters(where: "path" | "query", schema: z.ZodObject | undefined) {
+  if (!schema) return [];
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const fieldSchema = jsonSchema(field as z.ZodType, "input");
+    const { description, ...rest } = fieldSchema;
+    return {
+      name,
+      in: where,
+      required: where === "path" || !(field as z.ZodType).safeParse(undefined).success,
+      ...(typeof description === "string" ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+export function buildOpenApiDocument(options: { version?: string; serverUrl?: string } = {}) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of apiRoutes) {
+    const op = operations[route.id];
+    if (!op) throw new Error(`No OpenAPI operation for route ${route.id}`);
+    const responses: Record<string, unknown> = {};
+    if (route.public) {
+      responses[String(op.status)] = {
+        description: "Redirect to the app's allow-listed URL (or a 200 page).",
+      };
+      responses["200"] = { description: "A short page saying what happened.", content: { "text/html": {} } };
+    } else if (op.response) {
+      responses[String(op.status)] = {
+        description: op.status === 202 ? "Accepted" : "OK",
+        content: { "application/json": { schema: jsonSchema(op.response, "output") } },
+      };
+    } else {
+      responses[String(op.status)] = { description: "Done" };
+    }
+    const errorStatuses = new Set([400, ...(route.public ? [] : [401]), ...(op.errors ?? []), 500]);
+    for (const status of [...errorStatuses].sort()) {
+      responses[String(status)] = route.public
+        ? { description: ERROR_TEXT[status] ?? "Error", content: { "text/html": {} } }
+        : { description: ERROR_TEXT[status] ?? "Error", ...errorContent() };
+    }
+    const operation: Record<string, unknown> = {
+      operationId: route.id.charAt(0).toLowerCase() + route.id.slice(1),
+      summary: op.summary,
+      ...(op.description ? { description: op.description } : {}),
+      parameters: [...parameters("path", op.params), ...parameters("query", op.query)],
+      responses,
+      ...(route.public ? { security: [] } : {}),
+    };
+    if (op.body) {
+      operation.requestBody = {
+        required: true,
+        content: { "application/json": { schema: jsonSchema(op.body, "input") } },
+      };
+    }
+    paths[route.path] ??= {};
+    (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = operation;
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "mx-connect Connect API",
+      version: options.version ?? "0.1.0",
+      description:
+        "Connect end users' bank accounts through MX and read their data back. JSON, snake_case; errors are " +
+        '`{"error":{"code","message"}}`. Every route but the OAuth callback needs a bearer JWT whose `sub` is the user.',
+    },
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      schemas: { Error: jsonSchema(s.errorResponseSchema, "output") },
+    },
+  };
+}
+
+function errorContent() {
+  return { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+}
