@@ -1,0 +1,399 @@
+// The sync workflow's fan-out (owners, accounts, transaction pages), Finish, the scheduled refresh and the
+// API's start, against the MX sandbox over HTTP, the real MX client and dynalite. Step Functions is mocked
+// with aws-sdk-client-mock.
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { collectAll } from "../shared/mx/pages";
+import { beginSync } from "../shared/sync/begin-sync";
+import type { BeginSyncOutput, SyncRequest } from "../shared/sync/contract";
+import { finishSync } from "../shared/sync/finish-sync";
+import { identifyMember } from "../shared/sync/identify-member";
+import { pollMember } from "../shared/sync/poll-member";
+import { refreshMembers } from "../shared/sync/refresh-members";
+import { createSfnPort } from "../shared/sync/sfn";
+import { startSync } from "../shared/sync/start-sync";
+import { storeAccounts } from "../shared/sync/store-accounts";
+import { storeOwners } from "../shared/sync/store-owners";
+import { storeTransactionsPage } from "../shared/sync/store-transactions-page";
+import { type SyncWorld, sleep, startSyncWorld, type TestStores } from "./sync-fixture";
+
+let world: SyncWorld;
+let stores: TestStores;
+const sfnClient = new SFNClient({
+  region: "us-east-1",
+  credentials: { accessKeyId: "x", secretAccessKey: "x" },
+});
+const sfnMock = mockClient(sfnClient);
+const STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:sync";
+const sfn = createSfnPort(sfnClient, STATE_MACHINE_ARN);
+
+const BEGIN = { leaseSeconds: 3600, initialHistoryDays: 730, refreshWindowDays: 14 };
+
+beforeAll(async () => {
+  // 3 accounts × 1,200 transactions: four pages at MX's largest page size (1,000).
+  world = await startSyncWorld({ accountsPerMember: 3, transactionsPerAccount: 1200, pendingPerAccount: 3 });
+});
+afterAll(async () => {
+  await world?.close();
+});
+beforeEach(async () => {
+  stores = await world.freshStores();
+  sfnMock.reset();
+});
+
+/** Begin + poll until MX has the data, as the state machine does before its fan-out. */
+async function connected(request: SyncRequest, syncRun: string): Promise<BeginSyncOutput> {
+  const begun = await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun }, BEGIN);
+  await pollUntilConnected(request, syncRun, Date.now());
+  return begun;
+}
+
+async function pollUntilConnected(
+  request: SyncRequest,
+  syncRun: string,
+  phaseStartedAt: number,
+): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const poll = await pollMember(
+      { mx: world.mx, members: stores.members },
+      { request, syncRun, phaseStartedAt },
+      { phaseLimitSeconds: 900, maxWaitSeconds: 60 },
+    );
+    if (poll.phase === "CONNECTED") return;
+    await sleep(10);
+  }
+  throw new Error("the member never connected");
+}
+
+/** The transaction pages as the state machine runs them: page 1, then 2..totalPages in parallel. */
+async function storeAllPages(request: SyncRequest, syncRun: string, window: BeginSyncOutput["window"]) {
+  const deps = { mx: world.mx, bankData: stores.bankData };
+  const first = await storeTransactionsPage(deps, { request, syncRun, page: 1, window });
+  const rest = await Promise.all(
+    Array.from({ length: Math.max(0, first.totalPages - 1) }, (_, index) =>
+      storeTransactionsPage(deps, { request, syncRun, page: index + 2, window }),
+    ),
+  );
+  return { first, pages: [first, ...rest].map((page) => page.stored) };
+}
+
+/** Every transaction guid stored for the member's accounts. */
+async function storedTransactionGuids(userId: string): Promise<string[]> {
+  const accounts = await stores.bankData.listAccounts(userId);
+  const guids: string[] = [];
+  for (const account of accounts) {
+    let cursor: string | undefined;
+    do {
+      const page = await stores.bankData.listTransactions(account.guid, { limit: 500, cursor });
+      guids.push(...page.items.map((item) => item.guid));
+      cursor = page.cursor;
+    } while (cursor);
+  }
+  return guids;
+}
+
+/** Every transaction guid MX reports for the member in the window. */
+async function mxTransactionGuids(
+  request: SyncRequest,
+  window: BeginSyncOutput["window"],
+): Promise<string[]> {
+  const all = await collectAll((page) =>
+    world.mx.listTransactions(request.mxUserGuid, request.memberGuid, {
+      page,
+      fromDate: window.from,
+      toDate: window.to,
+    }),
+  );
+  return all.map((transaction) => transaction.guid);
+}
+
+describe("fan-out", () => {
+  it("stores every owner, account and transaction page once; page counts add up to MX's total_entries", async () => {
+    // Prepare
+    const { request } = await world.connect(stores, "good-password", { identify: true });
+    const { window } = await connected(request, "run-1");
+    // Owners come with identity data (MX's identify).
+    const { phaseStartedAt } = await identifyMember(
+      { mx: world.mx, members: stores.members },
+      { request, syncRun: "run-1" },
+    );
+    await pollUntilConnected(request, "run-1", phaseStartedAt);
+    const deps = { mx: world.mx, bankData: stores.bankData };
+
+    // Act
+    const owners = await storeOwners(deps, { request, syncRun: "run-1" });
+    const accounts = await storeAccounts(deps, { request, syncRun: "run-1" });
+    const { first, pages } = await storeAllPages(request, "run-1", window);
+    // A retried page (Lambda retry, Map item re-run) must not duplicate anything.
+    await storeTransactionsPage(deps, { request, syncRun: "run-1", page: 2, window });
+
+    // Assess
+    expect(accounts.stored).toBe(3);
+    expect(owners.stored).toBeGreaterThan(0);
+    expect(first.totalPages).toBe(4);
+    expect(first.totalEntries).toBe(3600);
+    expect(pages.reduce((sum, stored) => sum + stored, 0)).toBe(first.totalEntries);
+    const stored = await storedTransactionGuids(request.userId);
+    expect(stored).toHaveLength(first.totalEntries);
+    expect(new Set(stored).size).toBe(first.totalEntries);
+    expect((await stores.bankData.listAccountOwners(request.userId, request.memberGuid)).length).toBe(
+      owners.stored,
+    );
+  });
+});
+
+describe("finishSync", () => {
+  it("records SYNCED with counts, duration and last sync time, and releases the lease", async () => {
+    // Prepare
+    const { request } = await world.connect(stores, "good-password");
+    const startedAt = Date.parse("2026-03-10T08:00:00Z");
+    await beginSync(
+      { mx: world.mx, members: stores.members, clock: () => new Date(startedAt) },
+      { request, syncRun: "run-1" },
+      BEGIN,
+    );
+    const finishedAt = new Date(startedAt + 42_000);
+
+    // Act
+    const result = await finishSync(
+      { members: stores.members, bankData: stores.bankData, clock: () => finishedAt },
+      {
+        request,
+        syncRun: "run-1",
+        outcome: "SYNCED",
+        connectionStatus: "CONNECTED",
+        startedAt,
+        counts: { owners: 2, accounts: 3, transactionPages: [1000, 1000, 1000, 600] },
+      },
+    );
+    const next = await stores.members.acquireSyncLease(request.userId, request.memberGuid, "run-2", 60_000);
+
+    // Assess
+    expect(result).toEqual({ outcome: "SYNCED", recorded: true });
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({
+      status: "SYNCED",
+      outcome: "SYNCED",
+      counts: { owners: 2, accounts: 3, transactions: 3600 },
+      durationMs: 42_000,
+      finishedAt: finishedAt.toISOString(),
+      lastSyncedAt: finishedAt.toISOString(),
+    });
+    expect(member?.sync.reason).toBeUndefined();
+    expect(next).toBe(true);
+  });
+
+  it.each([
+    ["NEEDS_USER", "LOCKED", "The bank has locked this account. The user must unlock it at the bank."],
+    ["TIMED_OUT", "CHALLENGED", "The security question was not answered in time."],
+    ["FAILED", "MEMBER_NOT_FOUND", "This connection no longer exists at MX. Connect the bank again."],
+  ] as const)("records %s (%s) with a human reason", async (outcome, connectionStatus, reason) => {
+    // Prepare
+    const { request } = await world.connect(stores, "good-password");
+    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+
+    // Act
+    await finishSync(
+      { members: stores.members, bankData: stores.bankData },
+      { request, syncRun: "run-1", outcome, connectionStatus },
+    );
+
+    // Assess
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({ status: outcome, outcome, reason });
+    expect(member?.sync.lastSyncedAt).toBeUndefined();
+  });
+
+  it("stores a caught error's name and a trimmed message with secrets and the stack scrubbed", async () => {
+    // Prepare
+    const { request } = await world.connect(stores, "good-password");
+    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    const token = "AQB8AAAAKgAAAAMAAAAAAAAAAWhhOFlS0X2nTfSBRKw9pQzSZ8o1ZxAbCdEfGhIjKlMnOpQrStUv";
+    const cause = JSON.stringify({
+      errorType: "MxUnavailableError",
+      errorMessage: `MX GET /users/USR-1/members/MBR-1/status?api_key=abc123 answered 503 Basic c2VjcmV0OnNlY3JldA== token=${token}`,
+      trace: ["MxUnavailableError: at transport (/var/task/index.mjs:1:1)"],
+    });
+
+    // Act
+    await finishSync(
+      { members: stores.members, bankData: stores.bankData },
+      { request, syncRun: "run-1", outcome: "FAILED", error: { Error: "MxUnavailableError", Cause: cause } },
+    );
+
+    // Assess
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({
+      status: "FAILED",
+      reason: "MX was unavailable. Try again later.",
+      error: {
+        name: "MxUnavailableError",
+        message: expect.stringContaining("/members/MBR-1/status answered 503"),
+      },
+    });
+    const stored = JSON.stringify(member);
+    for (const secret of ["abc123", "c2VjcmV0OnNlY3JldA==", token, "/var/task"])
+      expect(stored).not.toContain(secret);
+  });
+
+  it("writes nothing for a run that no longer holds the member", async () => {
+    // Prepare
+    const { request } = await world.connect(stores, "good-password");
+    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+
+    // Act
+    const result = await finishSync(
+      { members: stores.members, bankData: stores.bankData },
+      { request, syncRun: "stale-run", outcome: "FAILED", connectionStatus: "FAILED" },
+    );
+
+    // Assess
+    expect(result.recorded).toBe(false);
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({ status: "CONNECTING", syncRun: "run-1" });
+  });
+
+  it("after a refresh, drops the pending transactions MX replaced, so the store matches MX", async () => {
+    // Prepare: a full first sync, then MX posts the pending transactions under new guids on a refresh.
+    const { request } = await world.connect(stores, "good-password");
+    const initial = await connected(request, "run-1");
+    const firstPages = await storeAllPages(request, "run-1", initial.window);
+    await finishSync(
+      { members: stores.members, bankData: stores.bankData },
+      {
+        request,
+        syncRun: "run-1",
+        outcome: "SYNCED",
+        counts: { owners: 0, accounts: 3, transactionPages: firstPages.pages },
+        window: initial.window,
+      },
+    );
+    await storeAccounts({ mx: world.mx, bankData: stores.bankData }, { request, syncRun: "run-1" });
+    const refresh: SyncRequest = { ...request, mode: "refresh" };
+    const begun = await connected(refresh, "run-2");
+    const refreshPages = await storeAllPages(refresh, "run-2", begun.window);
+    const beforeFinish = await storedTransactionGuids(request.userId);
+
+    // Act
+    await finishSync(
+      { members: stores.members, bankData: stores.bankData },
+      {
+        request: refresh,
+        syncRun: "run-2",
+        outcome: "SYNCED",
+        counts: { owners: 0, accounts: 3, transactionPages: refreshPages.pages },
+        window: begun.window,
+      },
+    );
+
+    // Assess
+    const stored = await storedTransactionGuids(request.userId);
+    const atMx = await mxTransactionGuids(request, initial.window);
+    expect(beforeFinish.length).toBeGreaterThan(atMx.length); // the replaced pending rows were there
+    expect(new Set(stored)).toEqual(new Set(atMx));
+    expect(stored).toHaveLength(atMx.length);
+  });
+});
+
+describe("refreshMembers", () => {
+  it("starts one refresh run per synced member, named per member per day; a second schedule starts none", async () => {
+    // Prepare: two synced members and one that never synced.
+    const synced = [
+      await world.connect(stores, "good-password"),
+      await world.connect(stores, "good-password"),
+    ];
+    await world.connect(stores, "good-password");
+    for (const { request } of synced) {
+      await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+      await finishSync(
+        { members: stores.members, bankData: stores.bankData },
+        { request, syncRun: "run-1", outcome: "SYNCED" },
+      );
+    }
+    const clock = () => new Date("2026-03-10T23:59:00Z");
+    const started = new Set<string>();
+    sfnMock.on(StartExecutionCommand).callsFake((input: { name: string }) => {
+      if (started.has(input.name)) throw new ExecutionAlreadyExists({ message: "exists", $metadata: {} });
+      started.add(input.name);
+      return { executionArn: `arn:exec:${input.name}`, startDate: new Date() };
+    });
+    const deps = { members: stores.members, sfn, clock };
+
+    // Act: page size 1 forces the cursor walk.
+    const first = await refreshMembers(deps, {}, { pageSize: 1 });
+    const second = await refreshMembers(deps, {}, { pageSize: 1 });
+
+    // Assess
+    expect(first).toEqual({ started: 2 });
+    expect(second).toEqual({ started: 0 });
+    const calls = sfnMock.commandCalls(StartExecutionCommand).map((call) => call.args[0].input);
+    expect(new Set(calls.map((input) => input.name))).toEqual(
+      new Set(synced.map(({ request }) => `${request.memberGuid}-refresh-20260310`)),
+    );
+    expect(calls[0]?.stateMachineArn).toBe(STATE_MACHINE_ARN);
+    expect(JSON.parse(calls[0]?.input ?? "{}")).toMatchObject({ mode: "refresh", identify: false });
+  });
+
+  it("stops between pages when asked and hands back the cursor to continue from", async () => {
+    // Prepare
+    for (let index = 0; index < 3; index++) {
+      const { request } = await world.connect(stores, "good-password");
+      await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+      await finishSync(
+        { members: stores.members, bankData: stores.bankData },
+        { request, syncRun: "run-1", outcome: "SYNCED" },
+      );
+    }
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: "arn:exec", startDate: new Date() });
+    const deps = { members: stores.members, sfn };
+
+    // Act
+    const partial = await refreshMembers(deps, {}, { pageSize: 1, shouldStop: () => true });
+    const rest = await refreshMembers(deps, { cursor: partial.cursor }, { pageSize: 10 });
+
+    // Assess
+    expect(partial).toEqual({ started: 1, cursor: expect.any(String) });
+    expect(rest).toEqual({ started: 2 });
+  });
+});
+
+describe("startSync", () => {
+  it("starts the member's run with its sync request; the same name again is already started", async () => {
+    // Prepare
+    const { request } = await world.connect(stores, "good-password", { identify: true });
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: "arn:exec", startDate: new Date() })
+      .rejects(new ExecutionAlreadyExists({ message: "exists", $metadata: {} }));
+    const input = {
+      userId: request.userId,
+      memberGuid: request.memberGuid,
+      mode: "initial" as const,
+      executionName: "sync-1",
+    };
+
+    // Act
+    const first = await startSync({ members: stores.members, sfn }, input);
+    const again = await startSync({ members: stores.members, sfn }, input);
+
+    // Assess
+    expect(first).toEqual({ executionName: "sync-1", started: true });
+    expect(again).toEqual({ executionName: "sync-1", started: false });
+    const sent = sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(sent?.name).toBe("sync-1");
+    expect(JSON.parse(sent?.input ?? "{}")).toEqual(request);
+  });
+
+  it("answers 404 for a member the user does not have", async () => {
+    // Act
+    const error = await startSync(
+      { members: stores.members, sfn },
+      { userId: "nobody", memberGuid: "MBR-missing", mode: "initial", executionName: "sync-2" },
+    ).catch((failure: unknown) => failure);
+
+    // Assess
+    expect(error).toMatchObject({ status: 404 });
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+});
