@@ -256,6 +256,31 @@ describe("challenges", () => {
   });
 });
 
+describe("challenge timeout", () => {
+  it("finishing the run clears a waiting challenge and its token", async () => {
+    // Prepare
+    const { stores } = await freshStores();
+    await stores.members.putMember(member("alice", "MBR-1"));
+    await stores.members.acquireSyncLease("alice", "MBR-1", "run-1", 60_000);
+    await stores.members.saveChallenges("alice", "MBR-1", [{ guid: "CRD-1" }], "task-token-1", 600);
+
+    // Act
+    const finished = await stores.members.finishSync("alice", "MBR-1", "run-1", {
+      status: "TIMED_OUT",
+      outcome: "TIMED_OUT",
+      reason: "The security question was not answered in time.",
+    });
+
+    // Assess
+    expect(finished).toBe(true);
+    const stored = await stores.members.getMember("alice", "MBR-1");
+    expect(stored?.challenges).toBeUndefined();
+    expect(stored?.challengeTaskToken).toBeUndefined();
+    expect(stored?.sync.syncRun).toBeUndefined();
+    expect(await stores.members.takeChallengeTaskToken("alice", "MBR-1")).toBeUndefined();
+  });
+});
+
 describe("transactions", () => {
   const ACCOUNT = "ACT-big";
   const all = Array.from({ length: 2500 }, (_, i) =>

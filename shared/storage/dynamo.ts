@@ -188,7 +188,7 @@ function syncAssignments(
   for (const [field, value] of Object.entries(patch)) {
     if (value === undefined || field === "syncRun" || field === "leaseExpiresAt") continue;
     names[`#f_${field}`] = field;
-    values[`:f_${field}`] = value;
+    values[`:f_${field}`] = stripUndefinedDeep(value);
     assignments.push(`#sync.#f_${field} = :f_${field}`);
   }
   return assignments;
@@ -223,7 +223,7 @@ export class DynamoMemberStore implements MemberStore {
     const names: Record<string, string> = { "#createdAt": "createdAt", "#sync": "sync" };
     const values: Record<string, unknown> = {
       ":createdAt": now,
-      ":sync": defined({ ...(member.sync ?? { status: "PENDING" }) }),
+      ":sync": stripUndefinedDeep(member.sync ?? { status: "PENDING" }),
     };
     const assignments = Object.entries(identity).map(([field, value]) => {
       names[`#${field}`] = field;
@@ -493,7 +493,15 @@ export class DynamoMemberStore implements MemberStore {
     checkLimit(limit, 1000);
     const keyNames = [PARTITION_KEY, SORT_KEY, REFRESH_ID] as const;
     const startKey = cursor === undefined ? undefined : decodeCursor(cursor, keyNames);
-    if (startKey && !startKey[PARTITION_KEY].startsWith("USER#")) throw new InvalidCursorError();
+    if (startKey) {
+      const userId = startKey[PARTITION_KEY].slice("USER#".length);
+      const memberGuid = startKey[SORT_KEY].slice("MEMBER#".length);
+      const valid =
+        startKey[PARTITION_KEY].startsWith("USER#") &&
+        startKey[SORT_KEY].startsWith("MEMBER#") &&
+        startKey[REFRESH_ID] === `${userId}#${memberGuid}`;
+      if (!valid) throw new InvalidCursorError();
+    }
     const page = await pageOf(
       this.context.doc.send(
         new ScanCommand({
