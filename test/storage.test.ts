@@ -204,6 +204,22 @@ describe("sync lease", () => {
     });
   });
 
+  it("of two runs starting at the same moment, exactly one gets the lease", async () => {
+    // Prepare
+    const { stores } = await freshStores();
+    await stores.members.putMember(member("alice", "MBR-1"));
+
+    // Act
+    const results = await Promise.all(
+      ["run-a", "run-b", "run-c"].map((run) =>
+        stores.members.acquireSyncLease("alice", "MBR-1", run, 60_000),
+      ),
+    );
+
+    // Assess
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
   it("refuses a lease for a member that does not exist", async () => {
     // Prepare
     const { stores } = await freshStores();
@@ -537,9 +553,14 @@ describe("members to refresh", () => {
     // Assess
     expect(seen.sort()).toEqual(["MBR-0", "MBR-2", "MBR-3", "MBR-4"]);
     expect(pages).toBe(2);
-    expect(await stores.members.listMembersToRefresh(2, "garbage!").catch(caught)).toBeInstanceOf(
-      InvalidCursorError,
-    );
+    const transactionCursor = Buffer.from(
+      JSON.stringify({ pk: "ACCOUNT#ACT-1", sk: "TXN#TRN-1", dateKey: "2025-01-01#TRN-1" }),
+    ).toString("base64url");
+    for (const foreign of ["garbage!", transactionCursor]) {
+      expect(await stores.members.listMembersToRefresh(2, foreign).catch(caught)).toBeInstanceOf(
+        InvalidCursorError,
+      );
+    }
   });
 });
 
