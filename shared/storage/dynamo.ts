@@ -624,7 +624,7 @@ export class DynamoBankDataStore implements BankDataStore {
     const accountGuids = new Set<string>();
     const rows = unique.map((transaction) => {
       const accountGuid = transaction.account_guid;
-      if (!accountGuid) throw new InvalidQueryError(`Transaction ${transaction.guid} has no account_guid`);
+      if (!accountGuid) throw new TypeError(`MX transaction ${transaction.guid} has no account_guid`);
       accountGuids.add(accountGuid);
       return put({
         ...stripUndefinedDeep(transactionSchema.parse(transaction)),
