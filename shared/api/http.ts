@@ -179,6 +179,23 @@ const bodyLimit: MiddlewareObj<Event, HttpResult> = {
   },
 };
 
+/**
+ * Drops the headers the security-headers middleware leaves undefined or empty (it clears `Server` and
+ * `X-Powered-By` that way): API Gateway's payload 2.0 wants string values only.
+ */
+const cleanHeaders: MiddlewareObj<Event, HttpResult> = {
+  after: (request) => dropEmptyHeaders(request.response),
+  onError: (request) => dropEmptyHeaders(request.response),
+};
+
+function dropEmptyHeaders(response: HttpResult | null | undefined): void {
+  const headers = response?.headers;
+  if (!headers) return;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || value === "") delete headers[name];
+  }
+}
+
 function errorHandler(format: "json" | "html"): MiddlewareObj<Event, HttpResult> {
   return {
     onError: (request) => {
@@ -236,6 +253,8 @@ export function apiHandler<
   const handler = middy<Event, HttpResult, Error, Context>(core)
     .use(loggerContext() as MiddlewareObj<Event, HttpResult, Error, Context>)
     .use(httpHeaderNormalizer())
+    // after/onError run in reverse order: cleanHeaders sees the security headers' result.
+    .use(cleanHeaders)
     .use(httpSecurityHeaders())
     .use(errorHandler(spec.errors ?? "json"));
   if (spec.body) handler.use(bodyLimit).use(httpJsonBodyParser());
