@@ -72,9 +72,7 @@ export function describeZodError(where: string, error: z.ZodError): string {
     .map((issue) => {
       let path = where;
       for (const key of issue.path) path += typeof key === "number" ? `[${key}]` : `.${String(key)}`;
-      // Unknown keys are named in `keys`, not in the path.
-      const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
-      return `${path}: ${issue.message}${extra}`;
+      return `${path}: ${issue.message}`;
     })
     .join("; ");
 }
@@ -212,12 +210,12 @@ function errorHandler(format: "json" | "html"): MiddlewareObj<Event, HttpResult>
         });
       }
       if (format === "html") {
-        const message = JSON.parse(String(result.body)) as { error: { message: string } };
-        request.response = htmlPage(
-          result.statusCode ?? 500,
-          (result.statusCode ?? 500) >= 500 ? "Something went wrong" : "This link does not work",
-          message.error.message,
-        );
+        // A browser user cannot act on field names: a plain sentence instead.
+        const status = result.statusCode ?? 500;
+        request.response =
+          status >= 500
+            ? htmlPage(status, "Something went wrong", "Please try again later.")
+            : htmlPage(status, "This link does not work", "This sign-in link is not valid.");
         return;
       }
       request.response = result;

@@ -45,6 +45,15 @@ export const jwtContextSchema = z.object({
 
 const isoDate = z.iso.date("must be a date like 2026-01-31");
 
+/** A whole number from a query string, with a message that says so (not "received NaN"). */
+const queryInt = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
 /** A credential value or MFA answer: passed straight to MX, stored and logged nowhere. */
 const secretValue = z.string().min(1).max(1024).meta({ format: "password", writeOnly: true });
 
@@ -57,8 +66,8 @@ export const searchInstitutionsQuerySchema = z.strictObject({
     .regex(/^[\p{L}\p{N} .,'&()-]{1,100}$/u, "must be 1-100 letters, digits, spaces or . , ' & ( ) -")
     .optional()
     .meta({ description: "Part of the institution's name.", example: "mx bank" }),
-  page: z.coerce.number().int().min(1).max(1000).default(1),
-  records_per_page: z.coerce.number().int().min(10).max(100).default(25),
+  page: queryInt(1, 1000, 1),
+  records_per_page: queryInt(10, 100, 25),
 });
 
 export const institutionParamsSchema = z.strictObject({ institution_code: institutionCodeSchema });
@@ -106,7 +115,7 @@ export const listTransactionsQuerySchema = z
   .strictObject({
     from: isoDate.optional().meta({ description: "Earliest date, inclusive (YYYY-MM-DD)." }),
     to: isoDate.optional().meta({ description: "Latest date, inclusive (YYYY-MM-DD)." }),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
+    limit: queryInt(1, 500, 100),
     cursor: z
       .string()
       .regex(/^[A-Za-z0-9_=-]{1,2048}$/, "must be the next_cursor of a previous page")
