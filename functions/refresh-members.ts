@@ -1,10 +1,9 @@
 // Scheduled refresh: parse {cursor?} → start a refresh run per synced member (named per member per day) until done or near the time limit → {started, cursor?}.
-
-import middy from "@middy/core";
 import { config, refreshConfigSchema } from "../shared/config";
 import { sfnPort, tableStores } from "../shared/lambda/clients";
 import { parseEvent } from "../shared/lambda/events";
-import { logger, loggerContext } from "../shared/lambda/logger";
+import { logger } from "../shared/lambda/logger";
+import { lambdaEntry, workflowTask } from "../shared/lambda/workflow";
 import { refreshInputSchema } from "../shared/sync/contract";
 import { refreshMembers } from "../shared/sync/refresh-members";
 
@@ -14,9 +13,8 @@ const sfn = sfnPort(cfg.STATE_MACHINE_ARN);
 /** Stop reading new pages with this much time left, and hand back the cursor instead. */
 const RESERVE_MS = 30_000;
 
-export const handler = middy()
-  .use(loggerContext())
-  .handler(async (event, context) => {
+export const handler = lambdaEntry(
+  workflowTask().handler(async (event, context) => {
     const input = parseEvent(refreshInputSchema, event ?? {}, "refresh input");
     const result = await refreshMembers({ members, sfn }, input, {
       pageSize: cfg.REFRESH_PAGE_SIZE,
@@ -24,4 +22,5 @@ export const handler = middy()
     });
     logger.info("Refresh started", { started: result.started, more: result.cursor !== undefined });
     return result;
-  });
+  }),
+);

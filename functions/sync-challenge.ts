@@ -3,7 +3,7 @@ import { config, syncConfigSchema } from "../shared/config";
 import { sfnPort, tableStores } from "../shared/lambda/clients";
 import { parseEvent } from "../shared/lambda/events";
 import { logger } from "../shared/lambda/logger";
-import { mxWorkflowTask } from "../shared/lambda/workflow";
+import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { awaitChallenge } from "../shared/sync/await-challenge";
 import { challengeInputSchema } from "../shared/sync/contract";
 
@@ -11,11 +11,13 @@ const cfg = config(syncConfigSchema);
 const { members } = tableStores(cfg.TABLE_NAME);
 const sfn = sfnPort();
 
-export const handler = mxWorkflowTask(cfg).handler(async (event, context) => {
-  const input = parseEvent(challengeInputSchema, event, "AwaitChallenge input");
-  const result = await awaitChallenge({ mx: context.mx, members, sfn }, input, {
-    challengeTimeoutSeconds: cfg.CHALLENGE_TIMEOUT_SECONDS,
-  });
-  logger.info("Challenge", { round: input.round, ...result });
-  return result;
-});
+export const handler = lambdaEntry(
+  mxWorkflowTask(cfg).handler(async (event, context) => {
+    const input = parseEvent(challengeInputSchema, event, "AwaitChallenge input");
+    const result = await awaitChallenge({ mx: context.mx, members, sfn }, input, {
+      challengeTimeoutSeconds: cfg.CHALLENGE_TIMEOUT_SECONDS,
+    });
+    logger.info("Challenge", { round: input.round, ...result });
+    return result;
+  }),
+);

@@ -3,16 +3,22 @@ import { config, tableConfigSchema } from "../shared/config";
 import { tableStores } from "../shared/lambda/clients";
 import { parseEvent } from "../shared/lambda/events";
 import { logger } from "../shared/lambda/logger";
-import { workflowTask } from "../shared/lambda/workflow";
+import { lambdaEntry, workflowTask } from "../shared/lambda/workflow";
 import { finishInputSchema } from "../shared/sync/contract";
 import { finishSync } from "../shared/sync/finish-sync";
 
 const cfg = config(tableConfigSchema);
 const { members, bankData } = tableStores(cfg.TABLE_NAME);
 
-export const handler = workflowTask().handler(async (event) => {
-  const input = parseEvent(finishInputSchema, event, "Finish input");
-  const result = await finishSync({ members, bankData }, input);
-  logger.info("Finished", { ...result, connectionStatus: input.connectionStatus, error: input.error?.Error });
-  return result;
-});
+export const handler = lambdaEntry(
+  workflowTask().handler(async (event) => {
+    const input = parseEvent(finishInputSchema, event, "Finish input");
+    const result = await finishSync({ members, bankData }, input);
+    logger.info("Finished", {
+      ...result,
+      connectionStatus: input.connectionStatus,
+      error: input.error?.Error,
+    });
+    return result;
+  }),
+);

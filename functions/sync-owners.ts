@@ -2,14 +2,16 @@
 import { config, syncConfigSchema } from "../shared/config";
 import { tableStores } from "../shared/lambda/clients";
 import { parseEvent } from "../shared/lambda/events";
-import { mxWorkflowTask } from "../shared/lambda/workflow";
+import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { taskBaseSchema } from "../shared/sync/contract";
 import { storeOwners } from "../shared/sync/store-owners";
 
 const cfg = config(syncConfigSchema);
 const { bankData } = tableStores(cfg.TABLE_NAME);
 
-export const handler = mxWorkflowTask(cfg).handler(async (event, context) => {
-  const input = parseEvent(taskBaseSchema, event, "StoreOwners input");
-  return storeOwners({ mx: context.mx, bankData }, input);
-});
+export const handler = lambdaEntry(
+  mxWorkflowTask(cfg).handler(async (event, context) => {
+    const input = parseEvent(taskBaseSchema, event, "StoreOwners input");
+    return storeOwners({ mx: context.mx, bankData }, input);
+  }),
+);

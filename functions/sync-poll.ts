@@ -3,19 +3,21 @@ import { config, syncConfigSchema } from "../shared/config";
 import { tableStores } from "../shared/lambda/clients";
 import { parseEvent } from "../shared/lambda/events";
 import { logger } from "../shared/lambda/logger";
-import { mxWorkflowTask } from "../shared/lambda/workflow";
+import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { pollInputSchema } from "../shared/sync/contract";
 import { pollMember } from "../shared/sync/poll-member";
 
 const cfg = config(syncConfigSchema);
 const { members } = tableStores(cfg.TABLE_NAME);
 
-export const handler = mxWorkflowTask(cfg).handler(async (event, context) => {
-  const input = parseEvent(pollInputSchema, event, "Poll input");
-  const result = await pollMember({ mx: context.mx, members }, input, {
-    phaseLimitSeconds: cfg.POLL_PHASE_LIMIT_SECONDS,
-    maxWaitSeconds: cfg.POLL_MAX_WAIT_SECONDS,
-  });
-  logger.info("Polled", { phase: result.phase, connectionStatus: result.connectionStatus });
-  return result;
-});
+export const handler = lambdaEntry(
+  mxWorkflowTask(cfg).handler(async (event, context) => {
+    const input = parseEvent(pollInputSchema, event, "Poll input");
+    const result = await pollMember({ mx: context.mx, members }, input, {
+      phaseLimitSeconds: cfg.POLL_PHASE_LIMIT_SECONDS,
+      maxWaitSeconds: cfg.POLL_MAX_WAIT_SECONDS,
+    });
+    logger.info("Polled", { phase: result.phase, connectionStatus: result.connectionStatus });
+    return result;
+  }),
+);

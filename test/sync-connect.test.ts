@@ -69,12 +69,10 @@ async function aggregated(request: SyncRequest): Promise<void> {
 
 /** The JSON body of every SendTaskSuccess the use cases sent, with its token. */
 function taskSuccesses() {
-  return sfnMock
-    .commandCalls(SendTaskSuccessCommand)
-    .map((call) => ({
-      taskToken: call.args[0].input.taskToken,
-      output: JSON.parse(call.args[0].input.output ?? "null"),
-    }));
+  return sfnMock.commandCalls(SendTaskSuccessCommand).map((call) => ({
+    taskToken: call.args[0].input.taskToken,
+    output: JSON.parse(call.args[0].input.output ?? "null"),
+  }));
 }
 
 describe("beginSync", () => {

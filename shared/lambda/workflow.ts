@@ -1,7 +1,8 @@
 // The middleware chain of the sync workflow's task Lambdas. A thrown error's `name` becomes the Step
 // Functions error name, which the state machine's Retry and Catch rules match: transient MX failures must
 // reach it as MxRateLimitedError, MxUnavailableError or MxTimeoutError.
-import middy, { type MiddlewareObj } from "@middy/core";
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
+import type { Context } from "aws-lambda";
 import { isTransientMxError, MxUnavailableError } from "../mx/errors";
 import { logger, loggerContext, workflowCorrelation } from "./logger";
 import { type MxClientOptions, mxClient, mxSecret } from "./mx";
@@ -35,3 +36,19 @@ export const workflowTask = () =>
 /** A sync task that calls MX: the same, plus `context.mx` built from the MX secret. */
 export const mxWorkflowTask = (options: MxClientOptions) =>
   workflowTask().use(mxSecret(options)).use(mxClient(options));
+
+/** What Lambda (and the local runner) calls: any event, a plain Lambda context. */
+export type LambdaEntry<TResult> = (event: unknown, context: Context) => Promise<TResult>;
+
+/**
+ * Exposes a middy chain as a plain Lambda entry. Inside, the context's type grows with each middleware
+ * (`context.mx`); callers pass a plain Lambda context and the middlewares add the rest at run time.
+ */
+export function lambdaEntry<
+  TEvent,
+  TResult,
+  TContext extends Context,
+  TInternal extends Record<string, unknown>,
+>(handler: MiddyfiedHandler<TEvent, TResult, Error, TContext, TInternal>): LambdaEntry<TResult> {
+  return handler as unknown as LambdaEntry<TResult>;
+}
