@@ -6,10 +6,9 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { ENTRY_METADATA_KEY } from "../metadata";
 import { acknowledge, REASONS } from "../nag";
 
-/** CloudFormation metadata key naming a function's entry module (relative to the project root). */
-export const ENTRY_METADATA_KEY = "mx-connect:entry";
 
 /**
  * The bundle is ESM; some dependencies are CommonJS and call `require`, which ESM lacks, so the banner

@@ -2,7 +2,7 @@
 // (functions/refresh-members.ts) lists the members to refresh, a page at a time, and starts a sync
 // execution for each. A state machine rather than a direct Lambda target so paging, retries and a
 // failed run are visible in the Step Functions console like the syncs they start.
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type CfnResource, Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
@@ -11,6 +11,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { LAMBDA_SERVICE_ERRORS } from "../workflow/definition";
+import { STATE_MACHINE_METADATA_KEY } from "../metadata";
 import { MxFunction } from "./function";
 import { acknowledgeStateMachineRole, acknowledgeTableIndexes } from "./sync-workflow";
 
@@ -87,6 +88,7 @@ export class RefreshSchedule extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    (this.stateMachine.node.defaultChild as CfnResource).addMetadata(STATE_MACHINE_METADATA_KEY, "refresh");
     acknowledgeStateMachineRole(this.stateMachine, [this.function]);
 
     // The target creates the schedule's role with states:StartExecution on this machine only.

@@ -1,11 +1,12 @@
 // The sync workflow: its task Lambdas and the Standard state machine that drives them
 // (definition in infra/workflow/definition.ts).
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type CfnResource, Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { STATE_MACHINE_METADATA_KEY } from "../metadata";
 import { acknowledge, arnRef, REASONS } from "../nag";
 import {
   buildSyncDefinition,
@@ -86,6 +87,7 @@ export class SyncWorkflow extends Construct {
       // Execution data stays out of the logs: the state carries guids only, but logs outlive runs.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    (this.stateMachine.node.defaultChild as CfnResource).addMetadata(STATE_MACHINE_METADATA_KEY, "sync");
     acknowledgeStateMachineRole(this.stateMachine, Object.values(f));
   }
 }

@@ -1,0 +1,139 @@
+// Calling a handler module in-process the way Lambda would: a Lambda-like context, the JSON round trip
+// of the event and the result, and a thrown error reported as Lambda reports it (errorType = the
+// error's `name`, which Step Functions uses as the error name that Retry and Catch match).
+import { randomUUID } from "node:crypto";
+import type { Context } from "aws-lambda";
+
+/** A Lambda handler as the modules in functions/ export it (middy-wrapped, async). */
+export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown> | unknown;
+
+/** One function the runner can invoke. */
+export interface LambdaTarget {
+  /** The (fake) function ARN the state machine definition names. */
+  readonly arn: string;
+  readonly functionName: string;
+  /** The function's own timeout (its Lambda Timeout, default 3 s in Lambda; here as configured). */
+  readonly timeoutSeconds: number;
+  readonly memorySize?: number;
+  /** Loads the handler (lazily: modules read their config at import time). */
+  readonly load: () => Promise<LambdaHandler>;
+}
+
+/** A failed invocation, shaped as Step Functions sees it: `Error` = errorType, `Cause` = the JSON error. */
+export class LambdaFunctionError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly errorMessage: string,
+  ) {
+    super(JSON.stringify({ errorType, errorMessage }));
+    // The Step Functions error name: what a Retry/Catch `ErrorEquals` matches.
+    this.name = errorType;
+  }
+}
+
+/** Step Functions' payload limit for state input and output (256 KB). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+/**
+ * A terminal failure: aws-local-stepfunctions neither retries nor catches an error whose
+ * `isRetryable`/`isCatchable` are false, as AWS treats States.DataLimitExceeded and States.Runtime.
+ */
+export class TerminalStatesError extends Error {
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+function errorTypeOf(error: unknown): { errorType: string; errorMessage: string } {
+  if (error instanceof Error) return { errorType: error.name || "Error", errorMessage: error.message };
+  return { errorType: "Error", errorMessage: String(error) };
+}
+
+function lambdaContext(target: LambdaTarget, deadline: number): Context {
+  const unsupported = () => {
+    throw new Error("Callback-style completion is not supported: return a value or a promise");
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: target.functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: target.arn,
+    memoryLimitInMB: String(target.memorySize ?? 128),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${target.functionName}`,
+    logStreamName: `local/${target.functionName}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}
+
+/** JSON round trip, as the event and result cross Lambda's API; rejects what is too big for a state. */
+function serialize(value: unknown, what: string): string {
+  const json = JSON.stringify(value ?? null);
+  if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) {
+    throw new TerminalStatesError(
+      "States.DataLimitExceeded",
+      `The ${what} is ${Buffer.byteLength(json)} bytes, over Step Functions' ${MAX_PAYLOAD_BYTES}-byte limit`,
+    );
+  }
+  return json;
+}
+
+/**
+ * Invokes the target with `payload` and returns its result (as JSON would carry it). A thrown error
+ * becomes a LambdaFunctionError named after the thrown error; running past the function's timeout
+ * becomes `Sandbox.Timedout`, as Lambda reports it.
+ */
+export async function invokeLambda(target: LambdaTarget, payload: unknown): Promise<unknown> {
+  const event: unknown = JSON.parse(serialize(payload, `input of ${target.functionName}`));
+  const handler = await target.load();
+  const timeoutMs = target.timeoutSeconds * 1000;
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new LambdaFunctionError(
+            "Sandbox.Timedout",
+            `Task timed out after ${target.timeoutSeconds.toFixed(2)} seconds`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    const result = await Promise.race([
+      Promise.resolve().then(() => handler(event, lambdaContext(target, deadline))),
+      timedOut,
+    ]);
+    return JSON.parse(serialize(result, `result of ${target.functionName}`));
+  } catch (error) {
+    if (error instanceof LambdaFunctionError || error instanceof TerminalStatesError) throw error;
+    const { errorType, errorMessage } = errorTypeOf(error);
+    throw new LambdaFunctionError(errorType, errorMessage);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The `arn:aws:states:::lambda:invoke` result: the payload wrapped as the Lambda Invoke API returns it. */
+export function invokeEnvelope(payload: unknown): Record<string, unknown> {
+  const requestId = randomUUID();
+  return {
+    ExecutedVersion: "$LATEST",
+    Payload: payload ?? null,
+    SdkHttpMetadata: {
+      AllHttpHeaders: { "X-Amz-Executed-Version": ["$LATEST"], "x-amzn-RequestId": [requestId] },
+      HttpHeaders: { "X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": requestId },
+      HttpStatusCode: 200,
+    },
+    SdkResponseMetadata: { RequestId: requestId },
+    StatusCode: 200,
+  };
+}
