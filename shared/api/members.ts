@@ -82,26 +82,11 @@ export async function createMember(
     isOauth,
   });
 
-  let created: Member;
-  try {
-    // A 409 (same member again) is answered by the client with the existing member found by `id`.
-    created = await deps.mx.createMember(mxUserGuid, {
-      institutionCode: body.institution_code,
-      credentials: isOauth ? undefined : body.credentials,
-      isOauth: isOauth || undefined,
-      id,
-    });
-  } catch (error) {
-    if (error instanceof MxNotFoundError) {
-      throw new UnprocessableError(`Institution ${body.institution_code} is unknown.`);
-    }
-    if (error instanceof MxBadRequestError || error instanceof MxConflictError) {
-      throw new UnprocessableError(
-        "The institution did not accept these credential fields. Fetch them again from /v1/institutions/{institution_code}/credentials.",
-      );
-    }
-    throw error;
-  }
+  // MX answers a repeated credential member with 409 (the client then finds it by `id`), but creates a new
+  // OAuth member every time: so an OAuth retry is matched here, first in our table, then at MX by `id`.
+  const created =
+    (isOauth ? await existingOauthMember(deps, userId, mxUserGuid, body.institution_code, id) : undefined) ??
+    (await createAtMx(deps.mx, mxUserGuid, body, id));
 
   const stored = await deps.members.putMember({
     userId,
@@ -131,6 +116,56 @@ export async function createMember(
   const view: CreatedMember["member"] = memberView(stored);
   if (withWindow.oauth_window_uri) view.oauth_window_uri = withWindow.oauth_window_uri;
   return { member: view };
+}
+
+async function createAtMx(
+  mx: MxApi,
+  mxUserGuid: string,
+  body: CreateMemberBody,
+  id: string,
+): Promise<Member> {
+  const isOauth = body.is_oauth === true;
+  try {
+    return await mx.createMember(mxUserGuid, {
+      institutionCode: body.institution_code,
+      credentials: isOauth ? undefined : body.credentials,
+      isOauth: isOauth || undefined,
+      id,
+    });
+  } catch (error) {
+    if (
+      error instanceof MxNotFoundError ||
+      error instanceof MxBadRequestError ||
+      error instanceof MxConflictError
+    ) {
+      throw new UnprocessableError(
+        `MX did not accept this member: check institution_code and the credential fields (from /v1/institutions/${body.institution_code}/credentials).`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The user's OAuth member at this institution, if one exists: in our table, else at MX under our `id`. */
+async function existingOauthMember(
+  deps: { mx: MxApi; members: MemberStore },
+  userId: string,
+  mxUserGuid: string,
+  institutionCode: string,
+  id: string,
+): Promise<Pick<Member, "guid" | "connection_status"> | undefined> {
+  const stored = (await deps.members.listMembers(userId)).find(
+    (m) => m.isOauth && m.institutionCode === institutionCode,
+  );
+  if (stored) return { guid: stored.memberGuid, connection_status: stored.connectionStatus ?? null };
+  // A create that reached MX but not our table (a crash in between) is found by its `id`.
+  for (let page = 1; page <= 100; page++) {
+    const members = await deps.mx.listMembers(mxUserGuid, { page });
+    const found = members.items.find((m) => m.id === id);
+    if (found) return found;
+    if (page >= members.pagination.total_pages) return undefined;
+  }
+  return undefined;
 }
 
 export async function listMembers(deps: { members: MemberStore }, userId: string): Promise<MemberView[]> {

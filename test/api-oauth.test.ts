@@ -1,0 +1,226 @@
+// OAuth members end to end at the handler level: create → the sandbox's OAuth page (over HTTP) →
+// Authorize or Deny → MX's redirect → our callback handler. Then the callback's defences: forged, expired
+// and replayed states get a 4xx page and change nothing.
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deriveApiKeys, signOauthState } from "../shared/api/oauth-state";
+import { createStores, type Stores } from "../shared/storage/dynamo";
+import { API_BASE_URL, APP_URL, type ApiWorld, newUser, startApiWorld } from "./api-fixture";
+
+let world: ApiWorld;
+let stores: Stores;
+
+beforeAll(async () => {
+  world = await startApiWorld();
+  stores = createStores({
+    doc: DynamoDBDocumentClient.from(world.dynamo.client),
+    tableName: world.dynamo.tableName,
+  });
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+async function createOauthMember(sub: string, redirectUrl: string | null = APP_URL) {
+  const res = await world.call("CreateMember", {
+    sub,
+    body: {
+      institution_code: "mx_bank_oauth",
+      is_oauth: true,
+      ...(redirectUrl ? { redirect_url: redirectUrl } : {}),
+    },
+  });
+  expect(res.status, res.text).toBe(202);
+  return res.body.member as { guid: string; oauth_window_uri: string; sync: { status: string } };
+}
+
+/** Opens the OAuth window and clicks Authorize or Deny: returns where MX sends the browser. */
+async function clickAtBank(windowUri: string, choice: "authorize" | "deny"): Promise<URL> {
+  const page = await (await fetch(windowUri)).text();
+  const link = new RegExp(`id="${choice}" href="([^"]+)"`).exec(page)?.[1];
+  if (!link) throw new Error(`no ${choice} link on the OAuth page`);
+  const res = await fetch(link, { redirect: "manual" });
+  expect(res.status).toBe(302);
+  return new URL(res.headers.get("location") ?? "");
+}
+
+/** Calls our callback handler with MX's redirect, as API Gateway would deliver it. */
+function followToCallback(redirect: URL) {
+  const prefix = `${API_BASE_URL}/v1/oauth/callback/`;
+  expect(redirect.href.startsWith(prefix)).toBe(true);
+  const state = decodeURIComponent(redirect.pathname.split("/").pop() ?? "");
+  return world.call("OauthCallback", {
+    sub: null,
+    params: { state },
+    query: Object.fromEntries(redirect.searchParams),
+  });
+}
+
+describe("connecting an OAuth member", () => {
+  it("answers 202 with an oauth_window_uri whose redirect leads back to our callback; nothing starts yet", async () => {
+    const sub = newUser();
+    const member = await createOauthMember(sub);
+
+    expect(member.oauth_window_uri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/oauth\/window\//);
+    expect(member.sync.status).toBe("PENDING");
+    expect(world.started.some((s) => s.name.startsWith(member.guid))).toBe(false);
+  });
+
+  it("Authorize: the callback starts the sync and sends the browser back to the app with the outcome", async () => {
+    // Prepare
+    const sub = newUser();
+    const member = await createOauthMember(sub);
+    const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
+
+    // Act
+    const res = await followToCallback(redirect);
+
+    // Assess
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.location ?? "");
+    expect(`${back.origin}${back.pathname}`).toBe(APP_URL);
+    expect(Object.fromEntries(back.searchParams)).toEqual({ status: "success", member_guid: member.guid });
+    const run = world.started.find((s) => s.name.startsWith(`${member.guid}-oauth-`));
+    expect(run?.input).toMatchObject({ userId: sub, memberGuid: member.guid, mode: "initial" });
+    expect(res.headers["referrer-policy"]).toBe("no-referrer");
+  });
+
+  it("Deny: the callback records that the user must act, starts nothing, and tells the app", async () => {
+    // Prepare
+    const sub = newUser();
+    const member = await createOauthMember(sub);
+    const redirect = await clickAtBank(member.oauth_window_uri, "deny");
+
+    // Act
+    const res = await followToCallback(redirect);
+    const read = await world.call("GetMember", { sub, params: { member_guid: member.guid } });
+
+    // Assess
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.location ?? "");
+    expect(back.searchParams.get("status")).toBe("error");
+    expect(back.searchParams.get("error_reason")).toBe("DENIED");
+    expect(world.started.some((s) => s.name.startsWith(member.guid))).toBe(false);
+    expect(read.body.member.sync.status).toBe("NEEDS_USER");
+    expect(read.body.member.sync.reason).toMatch(/bank did not allow/);
+  });
+
+  it("shows a page when the member has no redirect_url", async () => {
+    const member = await createOauthMember(newUser(), null);
+    const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
+
+    const res = await followToCallback(redirect);
+
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toMatch(/^text\/html/);
+    expect(res.text).toContain("Bank connected");
+  });
+
+  it("a retried identical create returns the same member with a fresh window", async () => {
+    const sub = newUser();
+    const first = await createOauthMember(sub);
+
+    const second = await createOauthMember(sub);
+
+    expect(second.guid).toBe(first.guid);
+    expect(second.oauth_window_uri).not.toBe(first.oauth_window_uri);
+    expect((await world.call("ListMembers", { sub })).body.members).toHaveLength(1);
+  });
+});
+
+describe("the callback's defences: nothing changes on a bad state", () => {
+  async function snapshot(sub: string, memberGuid: string) {
+    return {
+      starts: world.started.length,
+      member: await stores.members.getMember(sub, memberGuid),
+    };
+  }
+
+  it("a replayed state gets 409 and starts nothing more", async () => {
+    // Prepare
+    const sub = newUser();
+    const member = await createOauthMember(sub);
+    const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
+    expect((await followToCallback(redirect)).status).toBe(302);
+    const before = await snapshot(sub, member.guid);
+
+    // Act
+    const replay = await followToCallback(redirect);
+
+    // Assess
+    expect(replay.status).toBe(409);
+    expect(replay.text).toContain("already used");
+    expect(await snapshot(sub, member.guid)).toEqual(before);
+  });
+
+  it("a forged state (tampered payload, or signed with another key) gets 400, and the genuine one still works", async () => {
+    // Prepare
+    const sub = newUser();
+    const member = await createOauthMember(sub);
+    const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
+    const genuine = decodeURIComponent(redirect.pathname.split("/").pop() ?? "");
+    const [payload = "", signature = ""] = genuine.split(".");
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
+    const tampered = `${Buffer.from(JSON.stringify({ ...claims, u: "someone-else" })).toString("base64url")}.${signature}`;
+    const otherKey = signOauthState(
+      deriveApiKeys("x".repeat(40)).oauthState,
+      { userId: sub, memberGuid: member.guid },
+      new Date(),
+    ).token;
+    const before = await snapshot(sub, member.guid);
+
+    // Act
+    const forged = await Promise.all(
+      [tampered, otherKey].map((state) => world.call("OauthCallback", { sub: null, params: { state } })),
+    );
+    const mismatched = await world.call("OauthCallback", {
+      sub: null,
+      params: { state: genuine },
+      query: { status: "success", member_guid: "MBR-00000000-0000" },
+    });
+
+    // Assess
+    for (const res of [...forged, mismatched]) {
+      expect(res.status).toBe(400);
+      expect(res.headers["content-type"]).toMatch(/^text\/html/);
+    }
+    expect(await snapshot(sub, member.guid)).toEqual(before);
+    expect((await followToCallback(redirect)).status).toBe(302);
+  });
+
+  it("an expired state gets 410 and changes nothing", async () => {
+    // Prepare: a state signed with the server's own key 11 minutes ago (it lives 10).
+    const sub = newUser();
+    const member = await createOauthMember(sub);
+    const { token } = signOauthState(
+      deriveApiKeys(world.signingSecret).oauthState,
+      { userId: sub, memberGuid: member.guid },
+      new Date(Date.now() - 11 * 60_000),
+    );
+    const before = await snapshot(sub, member.guid);
+
+    // Act
+    const res = await world.call("OauthCallback", {
+      sub: null,
+      params: { state: token },
+      query: { status: "success", member_guid: member.guid },
+    });
+
+    // Assess
+    expect(res.status).toBe(410);
+    expect(res.text).toContain("expired");
+    expect(await snapshot(sub, member.guid)).toEqual(before);
+  });
+
+  it("a deleted member's state gets 404", async () => {
+    const sub = newUser();
+    const member = await createOauthMember(sub);
+    const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
+    await world.call("DeleteMember", { sub, params: { member_guid: member.guid } });
+
+    const res = await followToCallback(redirect);
+
+    expect(res.status).toBe(404);
+    expect(world.started.some((s) => s.name.startsWith(member.guid))).toBe(false);
+  });
+});
