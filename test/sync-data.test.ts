@@ -187,6 +187,7 @@ describe("finishSync", () => {
   it.each([
     ["NEEDS_USER", "LOCKED", "The bank has locked this account. The user must unlock it at the bank."],
     ["TIMED_OUT", "CHALLENGED", "The security question was not answered in time."],
+    ["NEEDS_USER", "CHALLENGED", "The bank kept asking security questions. Ask the user to connect again."],
     ["FAILED", "MEMBER_NOT_FOUND", "This connection no longer exists at MX. Connect the bank again."],
   ] as const)("records %s (%s) with a human reason", async (outcome, connectionStatus, reason) => {
     // Prepare

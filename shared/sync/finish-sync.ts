@@ -12,6 +12,9 @@ const OTHER_REASONS: Record<string, string> = {
   [MEMBER_NOT_FOUND]: "This connection no longer exists at MX. Connect the bank again.",
   [MX_UNAUTHORIZED]: "The service could not authenticate with MX. Try again later.",
   CHALLENGE_TIMED_OUT: CONNECTION_REASONS.EXPIRED ?? "The security question was not answered in time.",
+  // NEEDS_USER after the workflow's last MFA round: the bank kept asking.
+  CHALLENGED: "The bank kept asking security questions. Ask the user to connect again.",
+  NEEDS_USER: "The bank needs the user to act before connecting again.",
   MX_TRANSIENT: "MX was unavailable. Try again later.",
   TASK_TIMED_OUT: "The sync took too long. Try again later.",
   UNEXPECTED: "The sync failed unexpectedly. Try again later.",
@@ -41,6 +44,9 @@ function reasonFor(input: FinishInput): string | undefined {
       const errorName = input.error?.Error;
       if (errorName && TRANSIENT_ERRORS.has(errorName)) return OTHER_REASONS.MX_TRANSIENT;
       if (errorName === "States.Timeout") return OTHER_REASONS.TASK_TIMED_OUT;
+      if (input.outcome === "NEEDS_USER") return OTHER_REASONS.NEEDS_USER;
+      // An MX end state without a reason of its own (DEGRADED, IMPORTED, …) reads like a failed connection.
+      if (status && !input.error) return CONNECTION_REASONS.FAILED ?? OTHER_REASONS.UNEXPECTED;
       return OTHER_REASONS.UNEXPECTED;
     }
   }
