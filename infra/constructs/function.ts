@@ -9,7 +9,6 @@ import type { Construct } from "constructs";
 import { ENTRY_METADATA_KEY } from "../metadata";
 import { acknowledge, REASONS } from "../nag";
 
-
 /**
  * The bundle is ESM; some dependencies are CommonJS and call `require`, which ESM lacks, so the banner
  * recreates it (esbuild's own shim would throw "Dynamic require … is not supported").

@@ -10,8 +10,8 @@ import * as targets from "aws-cdk-lib/aws-scheduler-targets";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { LAMBDA_SERVICE_ERRORS } from "../workflow/definition";
 import { STATE_MACHINE_METADATA_KEY } from "../metadata";
+import { LAMBDA_SERVICE_ERRORS } from "../workflow/definition";
 import { MxFunction } from "./function";
 import { acknowledgeStateMachineRole, acknowledgeTableIndexes } from "./sync-workflow";
 

@@ -1,7 +1,8 @@
 // The sync workflow: its task Lambdas and the Standard state machine that drives them
 // (definition in infra/workflow/definition.ts).
-import { type CfnResource, Duration, RemovalPolicy } from "aws-cdk-lib";
+import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
@@ -33,10 +34,16 @@ export class SyncWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: SyncWorkflowProps) {
     super(scope, id);
+    const timeout = props.timeout ?? Duration.hours(3);
+    const challengeTimeout = props.challengeTimeout ?? Duration.seconds(600);
     const environment = {
       TABLE_NAME: props.table.tableName,
       MX_BASE_URL: props.mxBaseUrl,
       MX_SECRET_ID: props.mxCredentials.secretArn,
+      // The AwaitChallenge task's TimeoutSeconds: the stored token is handed out for that long only.
+      CHALLENGE_TIMEOUT_SECONDS: String(challengeTimeout.toSeconds()),
+      // The member's lease outlives the longest run, so a run the service timed out cannot overlap the next.
+      SYNC_LEASE_SECONDS: String(timeout.toSeconds() + 300),
       ...props.environment,
     };
     const fn = (name: string, entry: string, timeout = Duration.seconds(30)) =>
@@ -71,18 +78,36 @@ export class SyncWorkflow extends Construct {
       acknowledgeTableIndexes(task, props.table);
     }
 
+    // The machine's name is fixed so its ARN is known without referencing it: AwaitChallenge resumes its
+    // own run at once when MX has no prompt (SendTaskSuccess), and a reference from the function's
+    // policy back to the machine that invokes the function would be a dependency cycle.
+    const stateMachineName = `${Stack.of(this).stackName}-sync`;
+    iam.Grant.addToPrincipal({
+      grantee: f.challenge,
+      actions: ["states:SendTaskSuccess", "states:SendTaskFailure"],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: "states",
+          resource: "stateMachine",
+          resourceName: stateMachineName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
+
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       // States live in their own scope: their ids are the state names, free of the functions' ids.
       definitionBody: sfn.DefinitionBody.fromChainable(
-        buildSyncDefinition(new Construct(this, "Definition"), f, props),
+        buildSyncDefinition(new Construct(this, "Definition"), f, { ...props, challengeTimeout }),
       ),
-      timeout: props.timeout ?? Duration.hours(3),
+      timeout,
       tracingEnabled: true,
       // Execution data stays out of the logs: the state carries guids only, but logs outlive runs.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
