@@ -219,6 +219,23 @@ describe("MX sandbox", () => {
       expect(listed.body.members[0]).toMatchObject({ id: "mine", guid: created.body.member.guid });
     });
 
+    it("skip_aggregation creates an idle member that aggregate then connects", async () => {
+      // Prepare
+      const user = await newUser();
+      const member = await createMxbankMember(call, user, "password", { skip_aggregation: true });
+      // Act
+      const idle = await call("GET", `/users/${user}/members/${member}/status`);
+      const accountsBefore = await call("GET", `/users/${user}/members/${member}/accounts`);
+      await call("POST", `/users/${user}/members/${member}/aggregate`);
+      const final = await pollUntilSettled(call, user, member);
+      const accountsAfter = await call("GET", `/users/${user}/members/${member}/accounts`);
+      // Assess
+      expect(idle.body.member).toMatchObject({ connection_status: "CREATED", is_being_aggregated: false });
+      expect(accountsBefore.body.accounts).toEqual([]);
+      expect(final.connection_status).toBe("CONNECTED");
+      expect(accountsAfter.body.accounts).toHaveLength(3);
+    });
+
     it("never returns the credentials", async () => {
       // Prepare
       const user = await newUser();
@@ -842,6 +859,28 @@ describe("MX sandbox", () => {
       expect(after.requests - before.requests).toBe(20);
       const fivexx = (after.byStatus[500] ?? 0) + (after.byStatus[503] ?? 0);
       expect(fivexx - ((before.byStatus[500] ?? 0) + (before.byStatus[503] ?? 0))).toBe(20);
+    });
+
+    it("accepts knobs flat or nested, flat winning", async () => {
+      // Act
+      const other = await startSandbox({
+        knobs: { transactionsPerAccount: 5, accountsPerMember: 1 },
+        accountsPerMember: 2,
+      });
+      const knobs = other.knobs;
+      await other.close();
+      // Assess
+      expect(knobs).toMatchObject({ transactionsPerAccount: 5, accountsPerMember: 2 });
+    });
+
+    it("still answers with added latency", async () => {
+      // Prepare
+      faulty.setKnobs({ faults: { latencyMs: 5 } });
+      // Act
+      const res = await faultyCall("GET", "/institutions/mxbank");
+      faulty.setKnobs({ faults: { latencyMs: 0 } });
+      // Assess
+      expect(res.status).toBe(200);
     });
 
     it("rejects knobs out of range", () => {

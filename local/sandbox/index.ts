@@ -25,6 +25,8 @@ export interface SandboxOptions extends KnobsPatch {
   apiKey?: string;
   /** Seed of all generated guids and data (default 20111101). */
   seed?: number;
+  /** The knobs nested instead of flat (flat ones win where both are given). */
+  knobs?: KnobsPatch;
 }
 
 export interface Sandbox {
@@ -42,7 +44,16 @@ export interface Sandbox {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const { port = 0, host = "127.0.0.1", seed = DEFAULT_SEED, clientId: id, apiKey: key, ...patch } = options;
+  const {
+    port = 0,
+    host = "127.0.0.1",
+    seed = DEFAULT_SEED,
+    clientId: id,
+    apiKey: key,
+    knobs,
+    ...flat
+  } = options;
+  const patch: KnobsPatch = { ...knobs, ...flat, faults: { ...knobs?.faults, ...flat.faults } };
   const clientId = id ?? (process.env.MX_CLIENT_ID || DEFAULT_CLIENT_ID);
   const apiKey = key ?? (process.env.MX_API_KEY || DEFAULT_API_KEY);
   const state = new SandboxState(seed, mergeKnobs(DEFAULT_KNOBS, patch));

@@ -103,7 +103,7 @@ async function handle(config: ServerConfig, req: IncomingMessage, res: ServerRes
 
 export function createSandboxServer(config: ServerConfig): Server {
   const { state } = config;
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     state.stats.requests += 1;
     res.on("finish", () => {
       state.stats.byStatus[res.statusCode] = (state.stats.byStatus[res.statusCode] ?? 0) + 1;
@@ -113,4 +113,13 @@ export function createSandboxServer(config: ServerConfig): Server {
       else res.destroy();
     });
   });
+  // Requests Node cannot even parse still get an MX-like JSON 400 rather than a bare one.
+  server.on("clientError", (_error, socket) => {
+    if (!socket.writable) return;
+    const text = JSON.stringify(errorBody("The request is not valid HTTP."));
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: ${MX_MEDIA_TYPE}; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  });
+  return server;
 }
