@@ -142,8 +142,11 @@ describe("pollMember", () => {
   );
 
   it("ends a phase that aggregates past the limit as TIMED_OUT, with a wait that grows with the time waited", async () => {
-    // Prepare
-    const { request } = await world.connect(stores, "good-password");
+    // Prepare: a member whose aggregation outlasts the test.
+    world.sandbox.setKnobs({ aggregationMs: 600_000 });
+    const { request } = await world
+      .connect(stores, "good-password")
+      .finally(() => world.sandbox.setKnobs({ aggregationMs: 40 }));
     await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
     const now = new Date("2026-03-10T08:00:00Z");
     const deps = { mx: world.mx, members: stores.members, clock: () => now, random: () => 0.5 };
