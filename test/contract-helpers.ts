@@ -98,13 +98,10 @@ export function createContractValidator(spec: OpenApiSpec) {
     return spec.paths[pathTemplate]?.[method.toLowerCase()];
   }
 
-  /** Checks one response body against the operation's documented response for that status. */
-  function validateResponse(
-    method: string,
-    pathTemplate: string,
-    status: number,
-    body: unknown,
-  ): ResponseCheck {
+  /** Checks one response body against the operation's documented response for that status (path: template or concrete). */
+  function validateResponse(method: string, path: string, status: number, body: unknown): ResponseCheck {
+    // A concrete path (`/users/USR-1`) is accepted too: it is mapped to the spec's template.
+    const pathTemplate = spec.paths[path] ? path : (templateFor(method, path) ?? path);
     const op = operation(method, pathTemplate);
     if (!op) {
       return {
@@ -168,3 +165,18 @@ export function createContractValidator(spec: OpenApiSpec) {
   return { validateResponse, templateFor, operation };
 }
 export type ContractValidator = ReturnType<typeof createContractValidator>;
+
+let defaultValidator: ContractValidator | undefined;
+
+/**
+ * Checks a body against the spec at `specPath()` (loaded once). Throws when the spec is absent: callers
+ * that may run without it should use `loadSpec()` and skip.
+ */
+export function validateResponse(method: string, path: string, status: number, body: unknown): ResponseCheck {
+  if (!defaultValidator) {
+    const spec = loadSpec();
+    if (!spec) throw new Error(`MX OpenAPI spec not found at ${specPath()} (set MX_OPENAPI_SPEC)`);
+    defaultValidator = createContractValidator(spec);
+  }
+  return defaultValidator.validateResponse(method, path, status, body);
+}
