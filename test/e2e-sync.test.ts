@@ -1,0 +1,222 @@
+// End to end over HTTP, as a client app: `startAll()` (the API, the MX sandbox, dynalite and the local
+// workflow, as `npm start` runs them), a dev-issuer token, and each sync outcome seen through the API.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningAll } from "../local/start";
+import { type ApiClient, clientFor, createCredentialMember, startE2e, waitForSync } from "./fixtures/e2e";
+
+let app: RunningAll;
+
+beforeAll(async () => {
+  app = await startE2e();
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+describe("a credential member", () => {
+  let api: ApiClient;
+  // biome-ignore lint/suspicious/noExplicitAny: the member view as the API returns it
+  let synced: any;
+
+  beforeAll(async () => {
+    api = await clientFor(app);
+    const member = await createCredentialMember(api, "password");
+    synced = await waitForSync(api, member.guid);
+  });
+
+  it("syncs to SYNCED with counts, a last_synced_at and no reason", () => {
+    expect(synced.sync.status).toBe("SYNCED");
+    expect(synced.connection_status).toBe("CONNECTED");
+    expect(synced.sync.counts.accounts).toBeGreaterThan(0);
+    expect(synced.sync.counts.owners).toBeGreaterThan(0);
+    expect(synced.sync.counts.transactions).toBeGreaterThan(0);
+    expect(synced.sync.last_synced_at).toEqual(expect.any(String));
+    expect(synced.sync.reason).toBeNull();
+  });
+
+  it("lists the member among the user's members", async () => {
+    const res = await api.get("/v1/members");
+
+    expect(res.status).toBe(200);
+    expect(res.body.members.map((m: { guid: string }) => m.guid)).toEqual([synced.guid]);
+  });
+
+  it("answers a retried identical create with the same member, not a second one", async () => {
+    const again = await createCredentialMember(api, "password");
+
+    expect(again.guid).toBe(synced.guid);
+    expect((await api.get("/v1/members")).body.members).toHaveLength(1);
+  });
+
+  it("serves the stored owners, accounts and every transaction, newest first, page by page", async () => {
+    const owners = await api.get(`/v1/members/${synced.guid}/owners`);
+    const accounts = await api.get("/v1/accounts");
+
+    expect(owners.status).toBe(200);
+    expect(owners.body.account_owners).toHaveLength(synced.sync.counts.owners);
+    expect(accounts.status).toBe(200);
+    expect(accounts.body.accounts).toHaveLength(synced.sync.counts.accounts);
+
+    let total = 0;
+    for (const account of accounts.body.accounts as { guid: string }[]) {
+      const dates: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const query = new URLSearchParams({ limit: "40", ...(cursor ? { cursor } : {}) });
+        const res = await api.get(`/v1/accounts/${account.guid}/transactions?${query}`);
+        expect(res.status, res.text).toBe(200);
+        for (const trn of res.body.transactions as { account_guid: string; date: string }[]) {
+          expect(trn.account_guid).toBe(account.guid);
+          dates.push(trn.date);
+        }
+        cursor = res.body.next_cursor;
+        if (!cursor) break;
+      }
+      expect(cursor).toBeUndefined();
+      expect(dates).toEqual([...dates].sort().reverse());
+      total += dates.length;
+    }
+    expect(total).toBe(synced.sync.counts.transactions);
+  });
+
+  it("filters transactions by date", async () => {
+    const accounts = await api.get("/v1/accounts");
+    const account = accounts.body.accounts[0] as { guid: string };
+    const all = await api.get(`/v1/accounts/${account.guid}/transactions?limit=500`);
+    const dates = (all.body.transactions as { date: string }[]).map((t) => t.date);
+    const middle = dates[Math.floor(dates.length / 2)] ?? "";
+
+    const res = await api.get(`/v1/accounts/${account.guid}/transactions?to=${middle}&limit=500`);
+
+    expect(res.status).toBe(200);
+    expect(res.body.transactions.length).toBeGreaterThan(0);
+    expect((res.body.transactions as { date: string }[]).every((t) => t.date <= middle)).toBe(true);
+  });
+
+  it("refreshes on request: 202, and the member syncs again", async () => {
+    const res = await api.post(`/v1/members/${synced.guid}/sync`);
+
+    expect(res.status, res.text).toBe(202);
+    const again = await waitForSyncAfter(api, synced.guid, synced.sync.finished_at);
+    expect(again.sync.status).toBe("SYNCED");
+    expect(again.sync.last_synced_at >= synced.sync.last_synced_at).toBe(true);
+  });
+
+  it("never shows the credentials it was given", async () => {
+    const everything = [
+      await api.get("/v1/members"),
+      await api.get(`/v1/members/${synced.guid}`),
+      await api.get(`/v1/members/${synced.guid}/challenges`),
+    ];
+
+    for (const res of everything) expect(res.text).not.toContain("password");
+  });
+});
+
+/** Waits for a run that finished after `previousFinishedAt`. */
+async function waitForSyncAfter(api: ApiClient, guid: string, previousFinishedAt: string) {
+  for (let poll = 0; poll < 400; poll++) {
+    const member = await waitForSync(api, guid);
+    if (member.sync.finished_at && member.sync.finished_at > previousFinishedAt) return member;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`no new sync finished for ${guid}`);
+}
+
+describe("MFA answered through the API", () => {
+  it("CHALLENGED → the app reads the prompt, POSTs the answer (202) → SYNCED", async () => {
+    // Prepare
+    const api = await clientFor(app);
+    const member = await createCredentialMember(api, "challenge");
+    const challenged = await waitForSync(api, member.guid, ["CHALLENGED"]);
+    expect(challenged.challenges_waiting).toBe(true);
+    const prompts = await api.get(`/v1/members/${member.guid}/challenges`);
+    expect(prompts.status).toBe(200);
+    expect(prompts.body.challenges.length).toBeGreaterThan(0);
+
+    // Act
+    const answered = await api.post(`/v1/members/${member.guid}/challenges`, {
+      challenges: (prompts.body.challenges as { guid: string }[]).map((c) => ({
+        guid: c.guid,
+        value: "correct",
+      })),
+    });
+
+    // Assess
+    expect(answered.status, answered.text).toBe(202);
+    expect(answered.text).not.toContain("correct");
+    const done = await waitForSync(api, member.guid);
+    expect(done.sync.status).toBe("SYNCED");
+    expect(done.challenges_waiting).toBe(false);
+    expect(done.sync.counts.transactions).toBeGreaterThan(0);
+  });
+
+  it("a wrong answer ends NEEDS_USER with a reason", async () => {
+    const api = await clientFor(app);
+    const member = await createCredentialMember(api, "challenge");
+    await waitForSync(api, member.guid, ["CHALLENGED"]);
+    const prompts = await api.get(`/v1/members/${member.guid}/challenges`);
+
+    const answered = await api.post(`/v1/members/${member.guid}/challenges`, {
+      challenges: (prompts.body.challenges as { guid: string }[]).map((c) => ({
+        guid: c.guid,
+        value: "wrong",
+      })),
+    });
+
+    expect(answered.status, answered.text).toBe(202);
+    const done = await waitForSync(api, member.guid);
+    expect(done.sync.status).toBe("NEEDS_USER");
+    expect(done.connection_status).toBe("REJECTED");
+    expect(done.sync.reason).toEqual(expect.any(String));
+  });
+
+  it("answering when no challenge waits is a 409, not a crash", async () => {
+    const api = await clientFor(app);
+    const member = await createCredentialMember(api, "password");
+    await waitForSync(api, member.guid);
+
+    const res = await api.post(`/v1/members/${member.guid}/challenges`, {
+      challenges: [{ guid: "CRD-1ec152cd-e628-e81a-e852-d1e7104624da", value: "correct" }],
+    });
+
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toEqual(expect.any(String));
+  });
+});
+
+describe("outcomes that need the user or end the connection", () => {
+  it.each([
+    { password: "INVALID", status: "NEEDS_USER", connection: "DENIED" },
+    { password: "LOCKED", status: "NEEDS_USER", connection: "LOCKED" },
+    { password: "SERVER_ERROR", status: "FAILED", connection: "FAILED" },
+  ])("password $password → $status ($connection) with a reason", async ({ password, status, connection }) => {
+    const api = await clientFor(app);
+    const member = await createCredentialMember(api, password);
+
+    const done = await waitForSync(api, member.guid);
+
+    expect(done.sync.status).toBe(status);
+    expect(done.connection_status).toBe(connection);
+    expect(done.sync.reason).toEqual(expect.any(String));
+    expect(done.sync.last_synced_at).toBeNull();
+  });
+});
+
+describe("deleting a member", () => {
+  it("removes it and every stored row: the member, its owners and its accounts answer 404 or empty", async () => {
+    const api = await clientFor(app);
+    const member = await createCredentialMember(api, "password");
+    await waitForSync(api, member.guid);
+    const accounts = (await api.get("/v1/accounts")).body.accounts as { guid: string }[];
+    expect(accounts.length).toBeGreaterThan(0);
+
+    const res = await api.delete(`/v1/members/${member.guid}`);
+
+    expect(res.status).toBe(204);
+    expect((await api.get(`/v1/members/${member.guid}`)).status).toBe(404);
+    expect((await api.get("/v1/members")).body.members).toEqual([]);
+    expect((await api.get("/v1/accounts")).body.accounts).toEqual([]);
+    expect((await api.get(`/v1/accounts/${accounts[0]?.guid}/transactions`)).status).toBe(404);
+  });
+});
