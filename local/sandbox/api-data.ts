@@ -63,9 +63,9 @@ export function readUserAccount(req: ApiRequest): ApiReply {
 }
 
 export function readMemberAccount(req: ApiRequest): ApiReply {
-  const shape = memberOf(req).data;
-  const { account } = findAccount(req, shape ? [shape] : []);
-  return ok({ account: accountView(shape as MemberDataShape, account) });
+  const data = memberOf(req).data;
+  const { shape, account } = findAccount(req, data ? [data] : []);
+  return ok({ account: accountView(shape, account) });
 }
 
 export function listAccountOwners(req: ApiRequest): ApiReply {

@@ -1,6 +1,6 @@
 // Request/response plumbing shared by the API routes: JSON replies, body parsing at the edge with zod.
 import type { z } from "zod";
-import { badRequest, MxHttpError, unprocessable, unsupportedMediaType } from "./errors";
+import { badRequest, unprocessable, unsupportedMediaType } from "./errors";
 import type { SandboxState } from "./state";
 
 export const MX_MEDIA_TYPE = "application/vnd.mx.api.v1+json";
@@ -61,8 +61,4 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where:
 
 export function requireField(obj: Record<string, unknown>, key: string, where: string): void {
   if (obj[key] === undefined || obj[key] === null) throw badRequest(`Missing parameter: ${where}.${key}.`);
-}
-
-export function isMxError(error: unknown): error is MxHttpError {
-  return error instanceof MxHttpError;
 }

@@ -89,8 +89,6 @@ const ENV_KNOBS = {
   },
 } as const;
 
-export const KNOB_ENV_NAMES = Object.keys(ENV_KNOBS);
-
 /** Reads the knob variables from the environment; throws naming the variable when one is malformed. */
 export function knobsPatchFromEnv(env: NodeJS.ProcessEnv): KnobsPatch {
   const patch: KnobsPatch = {};
