@@ -29,6 +29,7 @@ interface Target {
   baseUrl: string;
   credentials: { clientId: string; apiKey: string };
   pollIntervalMs: number;
+  isSandbox: boolean;
   close: () => Promise<void>;
 }
 
@@ -46,6 +47,7 @@ async function openTarget(env: NodeJS.ProcessEnv): Promise<Target> {
       baseUrl: MX_BASE_URL,
       credentials: { clientId: MX_CLIENT_ID, apiKey: MX_API_KEY },
       pollIntervalMs: REAL_MX_POLL_MS,
+      isSandbox: false,
       close: async () => {},
     };
   }
@@ -60,6 +62,7 @@ async function openTarget(env: NodeJS.ProcessEnv): Promise<Target> {
     baseUrl: sandbox.url,
     credentials: { clientId: sandbox.clientId, apiKey: sandbox.apiKey },
     pollIntervalMs: SANDBOX_POLL_MS,
+    isSandbox: true,
     close: () => sandbox.close(),
   };
 }
@@ -169,7 +172,27 @@ async function accountOwnerGuide(mx: MxClient, pollIntervalMs: number): Promise<
 }
 
 // ---- guide 2: OAuth ------------------------------------------------------------------------
-async function oauthGuide(mx: MxClient, pollIntervalMs: number): Promise<void> {
+/** What the user's browser does in the sandbox: open the window, click "Authorize", stop at the redirect. */
+async function authorizeLikeABrowser(windowUri: string): Promise<void> {
+  const windowPage = await fetch(windowUri);
+  const html = await windowPage.text();
+  const authorize = /id="authorize"[^>]*href="([^"]+)"|href="([^"]+)"[^>]*id="authorize"/.exec(html);
+  const href = authorize?.[1] ?? authorize?.[2];
+  if (!href) throw new Error("The OAuth window has no Authorize link");
+  step("Open the OAuth window in a browser", `${windowPage.status} ${new URL(windowUri).origin}/…`);
+  const decision = await fetch(new URL(href.replaceAll("&amp;", "&"), windowUri), { redirect: "manual" });
+  const location = decision.headers.get("location");
+  if (!location) throw new Error(`Authorize answered ${decision.status} without a redirect`);
+  const redirect = new URL(location);
+  step(
+    'Click "Authorize": MX redirects the browser to our client_redirect_url',
+    `${decision.status} → ${redirect.origin}${redirect.pathname}`,
+    ...[...redirect.searchParams].map(([key, value]) => `${key} = ${value}`),
+  );
+}
+
+async function oauthGuide(mx: MxClient, target: Target): Promise<void> {
+  const { pollIntervalMs } = target;
   console.log("\n=== Guide 2: OAuth member, accounts and transactions ===");
   const user = await mx.createUser({ id: `demo-user-${randomUUID()}` });
   step("Create a user", `user ${user.guid}`);
@@ -187,27 +210,12 @@ async function oauthGuide(mx: MxClient, pollIntervalMs: number): Promise<void> {
   );
   if (!member.oauth_window_uri) throw new Error("MX returned no oauth_window_uri");
 
-  // What the user's browser does: open the window, click "Authorize", follow the redirect.
-  const windowPage = await fetch(member.oauth_window_uri);
-  const html = await windowPage.text();
-  const authorize = /id="authorize"[^>]*href="([^"]+)"|href="([^"]+)"[^>]*id="authorize"/.exec(html);
-  const href = authorize?.[1] ?? authorize?.[2];
-  if (!href) throw new Error("The OAuth window has no Authorize link");
-  step(
-    "Open the OAuth window in a browser",
-    `${windowPage.status} ${new URL(member.oauth_window_uri).origin}/…`,
-  );
-  const decision = await fetch(new URL(href.replaceAll("&amp;", "&"), member.oauth_window_uri), {
-    redirect: "manual",
-  });
-  const location = decision.headers.get("location");
-  if (!location) throw new Error(`Authorize answered ${decision.status} without a redirect`);
-  const redirect = new URL(location);
-  step(
-    'Click "Authorize": MX redirects the browser to our client_redirect_url',
-    `${decision.status} → ${redirect.origin}${redirect.pathname}`,
-    ...[...redirect.searchParams].map(([key, value]) => `${key} = ${value}`),
-  );
+  if (target.isSandbox) {
+    await authorizeLikeABrowser(member.oauth_window_uri);
+  } else {
+    // Real MX: the bank's sign-in page needs a person. The URI is single-use and meant for the user.
+    step("Open this single-use URL in your browser and authorize", member.oauth_window_uri);
+  }
 
   step(`Poll the member's status (every ${pollIntervalMs} ms)`);
   const status = await pollUntilSettled(mx, user.guid, member.guid, pollIntervalMs);
@@ -240,7 +248,7 @@ async function main(): Promise<void> {
   try {
     const mx = createMxClient({ baseUrl: target.baseUrl, credentials: target.credentials });
     await accountOwnerGuide(mx, target.pollIntervalMs);
-    await oauthGuide(mx, target.pollIntervalMs);
+    await oauthGuide(mx, target);
     console.log(`\nDone in ${((Date.now() - startedAt) / 1000).toFixed(1)} s.`);
   } finally {
     await target.close();
