@@ -89,7 +89,9 @@ export function buildSyncDefinition(
     );
 
   // ---- the end of every path: Finish records the outcome and releases the member's lease ----
-  const finish = invoke("Finish", fns.finish, { payload: sfn.TaskInput.fromJsonPathAt("$") });
+  // No `payload`: the Lambda gets the state input as is (`TaskInput.fromJsonPathAt("$")` synthesizes
+  // `"Parameters": "$"`, a string, which Lambda receives as the literal "$").
+  const finish = invoke("Finish", fns.finish, {});
   finish.addCatch(
     sfn.Fail.jsonPath(scope, "FinishFailed", {
       error: "SyncFinishFailed",

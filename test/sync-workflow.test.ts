@@ -1,0 +1,135 @@
+// The whole sync run, end to end: the state machine `cdk synth` produces, run by the local workflow runner
+// with every Task bound to its real handler module; MX is the sandbox, DynamoDB is dynalite, and the SDK
+// reaches the local Step Functions / Secrets Manager endpoint through AWS_ENDPOINT_URL_* (as deployed code
+// reaches AWS). Waits are scaled down; nothing here depends on wall-clock timing.
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type LocalAws, startLocalAws } from "../local/aws/index";
+import { LOCAL_AWS } from "../local/dynamo";
+import { CORRECT_ANSWER } from "../local/sandbox/index";
+import { type LocalWorkflow, loadLocalWorkflow } from "../local/workflow/index";
+import { answerChallenge } from "../shared/sync/answer-challenge";
+import type { SyncRequest } from "../shared/sync/contract";
+import { createSfnPort } from "../shared/sync/sfn";
+import { type SyncWorld, sleep, startSyncWorld, type TestStores } from "./sync-fixture";
+
+const SECRET_NAME = "mx-connect/mx-credentials";
+
+let world: SyncWorld;
+let stores: TestStores;
+let aws: LocalAws;
+let workflow: LocalWorkflow;
+
+beforeAll(async () => {
+  world = await startSyncWorld({ accountsPerMember: 2, transactionsPerAccount: 700 });
+  stores = await world.freshStores();
+  workflow = await loadLocalWorkflow({ waitScale: 0.002 });
+  aws = await startLocalAws({
+    stepFunctions: workflow.stepFunctions,
+    secrets: {
+      [SECRET_NAME]: JSON.stringify({ client_id: world.sandbox.clientId, api_key: world.sandbox.apiKey }),
+    },
+  });
+  const env: Record<string, string> = {
+    ...aws.env,
+    TABLE_NAME: stores.tableName,
+    MX_BASE_URL: world.sandbox.url,
+    MX_SECRET_ID: SECRET_NAME,
+    STATE_MACHINE_ARN: workflow.arns.sync ?? "",
+    AWS_ENDPOINT_URL_DYNAMODB: world.dynamo.endpoint,
+    AWS_REGION: LOCAL_AWS.region,
+    AWS_ACCESS_KEY_ID: LOCAL_AWS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.secretAccessKey,
+    LOG_LEVEL: "ERROR",
+  };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  for (const name of Object.keys(workflow.requiredEnvironment)) {
+    if (!process.env[name]) vi.stubEnv(name, workflow.requiredEnvironment[name] ?? "1");
+  }
+  workflow.checkEnvironment();
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await aws?.close();
+  await world?.close();
+});
+
+async function run(request: SyncRequest, name: string) {
+  const { executionArn } = workflow.stepFunctions.startExecution({
+    stateMachineArn: workflow.arns.sync,
+    name,
+    input: JSON.stringify(request),
+  });
+  return executionArn;
+}
+
+describe("sync workflow, end to end", () => {
+  it("connects, fans out and records SYNCED with counts that match what is stored", async () => {
+    // Prepare
+    const { request } = await world.connect(stores, "good-password", { identify: true });
+
+    // Act
+    const result = await workflow.stepFunctions.waitForExecution(await run(request, "e2e-synced"));
+
+    // Assess
+    expect(result.status).toBe("SUCCEEDED");
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({
+      status: "SYNCED",
+      outcome: "SYNCED",
+      counts: { accounts: 2, transactions: 1400 },
+      lastSyncedAt: expect.any(String),
+    });
+    expect(member?.sync.syncRun).toBeUndefined();
+    expect(member?.sync.counts?.owners).toBeGreaterThan(0);
+    const accounts = await stores.bankData.listAccounts(request.userId);
+    const stored = await Promise.all(
+      accounts.map((account) => stores.bankData.countTransactions(account.guid)),
+    );
+    expect(stored.reduce((sum, count) => sum + count, 0)).toBe(1400);
+  });
+
+  it("waits for the MFA answer, resumes on it, and ends SYNCED", async () => {
+    // Prepare
+    const { request } = await world.connect(stores, "challenge");
+    const executionArn = await run(request, "e2e-mfa");
+    const sfn = createSfnPort(new SFNClient({}));
+    let member = await stores.members.getMember(request.userId, request.memberGuid);
+    for (let attempt = 0; attempt < 500 && !member?.challengeTaskToken; attempt++) {
+      await sleep(10);
+      member = await stores.members.getMember(request.userId, request.memberGuid);
+    }
+    const guid = member?.challenges?.[0]?.guid ?? "";
+
+    // Act
+    const answered = await answerChallenge(
+      { mx: world.mx, members: stores.members, sfn },
+      { userId: request.userId, memberGuid: request.memberGuid, answers: [{ guid, value: CORRECT_ANSWER }] },
+      { challengeTimeoutSeconds: 600 },
+    );
+    const result = await workflow.stepFunctions.waitForExecution(executionArn);
+
+    // Assess
+    expect(member?.sync.status).toBe("CHALLENGED");
+    expect(answered).toEqual({ resumed: true });
+    expect(result.status).toBe("SUCCEEDED");
+    const after = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(after?.sync).toMatchObject({ status: "SYNCED", counts: { accounts: 2, transactions: 1400 } });
+  });
+
+  it.each([
+    ["LOCKED", "NEEDS_USER", "The bank has locked this account. The user must unlock it at the bank."],
+    ["SERVER_ERROR", "FAILED", "The connection failed at the bank. Try again later."],
+  ])("ends a %s member as %s with its reason", async (password, outcome, reason) => {
+    // Prepare
+    const { request } = await world.connect(stores, password);
+
+    // Act
+    const result = await workflow.stepFunctions.waitForExecution(await run(request, `e2e-${password}`));
+
+    // Assess
+    expect(result.status).toBe("SUCCEEDED");
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({ status: outcome, outcome, reason });
+  });
+});
