@@ -3,6 +3,7 @@
 // reaches the local Step Functions / Secrets Manager endpoint through AWS_ENDPOINT_URL_* (as deployed code
 // reaches AWS). Waits are scaled down; nothing here depends on wall-clock timing.
 import { SFNClient } from "@aws-sdk/client-sfn";
+import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type LocalAws, startLocalAws } from "../local/aws/index";
 import { LOCAL_AWS } from "../local/dynamo";
@@ -19,6 +20,7 @@ let world: SyncWorld;
 let stores: TestStores;
 let aws: LocalAws;
 let workflow: LocalWorkflow;
+let mfaMemberGuid = "";
 
 beforeAll(async () => {
   world = await startSyncWorld({ accountsPerMember: 2, transactionsPerAccount: 700 });
@@ -53,6 +55,23 @@ afterAll(async () => {
   await aws?.close();
   await world?.close();
 });
+
+function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: "512",
+    awsRequestId: "req-1",
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => 300_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
 
 async function run(request: SyncRequest, name: string) {
   const { executionArn } = workflow.stepFunctions.startExecution({
@@ -92,6 +111,7 @@ describe("sync workflow, end to end", () => {
   it("waits for the MFA answer, resumes on it, and ends SYNCED", async () => {
     // Prepare
     const { request } = await world.connect(stores, "challenge");
+    mfaMemberGuid = request.memberGuid;
     const executionArn = await run(request, "e2e-mfa");
     const sfn = createSfnPort(new SFNClient({}));
     let member = await stores.members.getMember(request.userId, request.memberGuid);
@@ -115,6 +135,40 @@ describe("sync workflow, end to end", () => {
     expect(result.status).toBe("SUCCEEDED");
     const after = await stores.members.getMember(request.userId, request.memberGuid);
     expect(after?.sync).toMatchObject({ status: "SYNCED", counts: { accounts: 2, transactions: 1400 } });
+  });
+
+  it("an overlapping schedule still starts one refresh run per synced member; each aggregates and ends SYNCED again", async () => {
+    // Prepare: the members synced by the tests above are refreshable.
+    const { handler } = await import("../functions/refresh-members");
+    const synced = (await stores.members.listMembersToRefresh(100)).members;
+    const context = lambdaContext("refresh-members");
+
+    // Act
+    const first = await handler({}, context);
+    const again = await handler({}, context);
+    const runs = workflow.stepFunctions
+      .listExecutions({ stateMachineArn: workflow.arns.sync })
+      .executions.filter((execution) => execution.name.includes("-refresh-"));
+    const results = await Promise.all(
+      runs.map((execution) => workflow.stepFunctions.waitForExecution(execution.executionArn)),
+    );
+
+    // Assess
+    expect(synced.length).toBeGreaterThanOrEqual(2);
+    expect(first).toEqual({ started: synced.length });
+    // The overlapping schedule's starts reuse the same names: no second run of any member.
+    expect(again.cursor).toBeUndefined();
+    expect(runs).toHaveLength(synced.length);
+    expect(results.map((result) => result.status)).toEqual(synced.map(() => "SUCCEEDED"));
+    for (const { userId, memberGuid } of synced) {
+      const member = await stores.members.getMember(userId, memberGuid);
+      // The MFA member is asked again on refresh; nobody answers a scheduled run, so its wait times out.
+      const expected =
+        memberGuid === mfaMemberGuid
+          ? { status: "TIMED_OUT", reason: "The security question was not answered in time." }
+          : { status: "SYNCED", outcome: "SYNCED" };
+      expect(member?.sync).toMatchObject(expected);
+    }
   });
 
   it.each([

@@ -43,7 +43,8 @@ export async function answerChallenge(
   const member = await deps.members.getMember(userId, memberGuid);
   if (!member) throw new NotFoundError("Member not found.");
   const challenges = member.challenges ?? [];
-  if (member.sync.status !== "CHALLENGED" || challenges.length === 0 || !member.challengeTaskToken) {
+  // The token is the authority: stored with the prompts by the waiting run, cleared once used or ended.
+  if (challenges.length === 0 || !member.challengeTaskToken) {
     throw noChallenge();
   }
 

@@ -33,6 +33,8 @@ export async function awaitChallenge(
     await deps.sfn.sendTaskSuccess(taskToken, { phaseStartedAt });
     return { waiting: false, challenges: 0 };
   }
+  // Status first: once the prompts and token are there, the member reads CHALLENGED and can be answered.
+  await deps.members.updateSync(request.userId, request.memberGuid, syncRun, { status: "CHALLENGED" });
   await deps.members.saveChallenges(
     request.userId,
     request.memberGuid,
@@ -40,6 +42,5 @@ export async function awaitChallenge(
     taskToken,
     options.challengeTimeoutSeconds,
   );
-  await deps.members.updateSync(request.userId, request.memberGuid, syncRun, { status: "CHALLENGED" });
   return { waiting: true, challenges: challenges.length };
 }

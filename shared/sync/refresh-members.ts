@@ -37,6 +37,8 @@ export async function refreshMembers(
           identify: false,
           mode: "refresh",
         };
+        // Same name as an earlier start today: Step Functions refuses it (ExecutionAlreadyExists) or, while
+        // that run is still going with the same input, returns it. Either way no second run exists.
         const result = await deps.sfn.startExecution(refreshExecutionName(member.memberGuid, day), request);
         if (result.started) started++;
       }
