@@ -9,7 +9,7 @@ import {
   stores,
 } from "../shared/api/deps";
 import { apiHandler, json } from "../shared/api/http";
-import { createMember } from "../shared/api/members";
+import { checkRedirectUrl, createMember } from "../shared/api/members";
 import { createMemberBodySchema } from "../shared/api/schemas";
 import { config } from "../shared/config";
 
@@ -18,6 +18,7 @@ const env = config(apiConnectConfigSchema);
 export const handler = apiHandler(
   {
     body: createMemberBodySchema,
+    check: ({ body }) => checkRedirectUrl(body, env.REDIRECT_ALLOW_LIST),
     middlewares: [...mxMiddlewares(env), ...signingKeyMiddlewares(env.OAUTH_STATE_SECRET_ID)],
   },
   async ({ userId, body }, context: MxContext & KeysContext) => {

@@ -280,3 +280,12 @@ describe("the OAuth callback answers a page, never JSON or a 500", () => {
     expect(res.headers["content-security-policy"]).toContain("default-src 'none'");
   });
 });
+
+describe("a refused request goes no further", () => {
+  it("fetched no secret and called nothing for any of the bad requests above", () => {
+    // Every request in this file is refused: parsing happens before the route's secrets are fetched.
+    expect(world.secretFetches()).toBe(0);
+    expect(world.started).toEqual([]);
+    expect(world.sandbox.stats().requests).toBe(0);
+  });
+});

@@ -55,6 +55,8 @@ export interface ApiWorld {
   /** Every StartExecution the handlers made (including refused duplicates' first start only). */
   started: Started[];
   taskSuccesses: { taskToken: string; output: unknown }[];
+  /** How many times a handler fetched a secret from (mocked) Secrets Manager. */
+  secretFetches(): number;
   call(routeId: string, options?: CallOptions): Promise<CallResult>;
   close(): Promise<void>;
 }
@@ -130,6 +132,7 @@ export async function startApiWorld(sandboxOptions: SandboxOptions = {}): Promis
     signingSecret,
     started,
     taskSuccesses,
+    secretFetches: () => secrets.commandCalls(GetSecretValueCommand).length,
     async call(routeId, options = {}) {
       const route = apiRoutes.find((r) => r.id === routeId);
       if (!route) throw new Error(`no route ${routeId}`);

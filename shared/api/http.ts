@@ -150,6 +150,8 @@ export interface RouteSpec<P, Q, B> {
   public?: true;
   /** How errors are answered: JSON for apps, a small page for the browser (the OAuth callback). */
   errors?: "json" | "html";
+  /** Checks of the parsed input that need configuration, run before any secret is fetched. */
+  check?: (input: RouteInput<P, Q, B>) => void;
   /** Run after the request is parsed: secrets and clients the route needs (see deps.ts). */
   middlewares?: readonly MiddlewareObj[];
 }
@@ -236,17 +238,34 @@ export function apiHandler<
   spec: RouteSpec<P, Q, B>,
   run: (input: RouteInput<P, Q, B>, context: C) => Promise<HttpResult>,
 ): MiddyfiedHandler<Event, HttpResult, Error, Context> {
-  const core = async (event: Event, context: Context): Promise<HttpResult> => {
-    let userId = "";
-    if (!spec.public) {
+  // Parsed before the route's own middlewares run, so a request refused for its caller or its input (401,
+  // 4xx) never fetches a secret or reaches MX.
+  const users = new WeakMap<Event, string>();
+  const inputs = new WeakMap<Event, RouteInput<P, Q, B>>();
+  const authenticate: MiddlewareObj<Event, HttpResult, Error, Context> = {
+    before: ({ event }) => {
+      if (spec.public) return;
       const claims = jwtContextSchema.safeParse(event);
       if (!claims.success) throw new UnauthorizedError();
-      userId = claims.data.requestContext.authorizer.jwt.claims.sub;
-    }
-    const params = (spec.params ? parsePart(spec.params, event.pathParameters ?? {}, "path") : {}) as P;
-    const query = (spec.query ? parsePart(spec.query, event.queryStringParameters ?? {}, "query") : {}) as Q;
-    const body = (spec.body ? parsePart(spec.body, event.body, "body") : undefined) as B;
-    return run({ userId, params, query, body, event }, context as C);
+      users.set(event, claims.data.requestContext.authorizer.jwt.claims.sub);
+    },
+  };
+  const parseInput: MiddlewareObj<Event, HttpResult, Error, Context> = {
+    before: ({ event }) => {
+      const params = (spec.params ? parsePart(spec.params, event.pathParameters ?? {}, "path") : {}) as P;
+      const query = (
+        spec.query ? parsePart(spec.query, event.queryStringParameters ?? {}, "query") : {}
+      ) as Q;
+      const body = (spec.body ? parsePart(spec.body, event.body, "body") : undefined) as B;
+      const input = { userId: users.get(event) ?? "", params, query, body, event };
+      spec.check?.(input);
+      inputs.set(event, input);
+    },
+  };
+  const core = async (event: Event, context: Context): Promise<HttpResult> => {
+    const input = inputs.get(event);
+    if (!input) throw new Error("apiHandler: the request was not parsed");
+    return run(input, context as C);
   };
   const handler = middy<Event, HttpResult, Error, Context>(core)
     .use(loggerContext() as MiddlewareObj<Event, HttpResult, Error, Context>)
@@ -254,8 +273,10 @@ export function apiHandler<
     // after/onError run in reverse order: cleanHeaders sees the security headers' result.
     .use(cleanHeaders)
     .use(httpSecurityHeaders())
-    .use(errorHandler(spec.errors ?? "json"));
+    .use(errorHandler(spec.errors ?? "json"))
+    .use(authenticate);
   if (spec.body) handler.use(bodyLimit).use(httpJsonBodyParser());
+  handler.use(parseInput);
   for (const middleware of spec.middlewares ?? []) {
     handler.use(middleware as MiddlewareObj<Event, HttpResult, Error, Context>);
   }

@@ -60,6 +60,16 @@ export interface CreateMemberDeps {
   apiBaseUrl: string;
 }
 
+/** 400 unless the OAuth `redirect_url` (if any) is on the allow-list. */
+export function checkRedirectUrl(
+  body: Pick<CreateMemberBody, "redirect_url">,
+  allowList: readonly string[],
+): void {
+  if (body.redirect_url && !isAllowedRedirect(body.redirect_url, allowList)) {
+    throw new BadRequestError("body.redirect_url: is not on this API's allow-list of app URLs");
+  }
+}
+
 export interface CreatedMember {
   member: MemberView & { oauth_window_uri?: string };
 }
@@ -70,9 +80,7 @@ export async function createMember(
   body: CreateMemberBody,
 ): Promise<CreatedMember> {
   // Every check that can refuse the request comes before the first side effect.
-  if (body.redirect_url && !isAllowedRedirect(body.redirect_url, deps.redirectAllowList)) {
-    throw new BadRequestError("body.redirect_url: is not on this API's allow-list of app URLs");
-  }
+  checkRedirectUrl(body, deps.redirectAllowList);
   const isOauth = body.is_oauth === true;
   const mxUserGuid = await mxUserGuidFor(deps, userId);
   const id = memberIdempotencyId(deps.keys.memberId, {
