@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       "",
       "mx-connect is running locally (offline: MX sandbox, dynalite, local workflow).",
       `  API          ${running.apiUrl}   (try GET /v1/institutions?name=mx)`,
-      `  MX sandbox   ${running.stack.sandbox.url}`,
+      `  MX sandbox   ${running.stack.env.MX_BASE_URL}`,
       `  OAuth return ${process.env.REDIRECT_ALLOW_LIST} (allow-listed redirect_url)`,
       "",
       "A token for a user (development issuer, development-only key in .local/):",

@@ -5,7 +5,8 @@
 //  - `arn:aws:states:::lambda:invoke` gets Lambda's result envelope ({Payload, StatusCode, …});
 //  - `….waitForTaskToken` gets a fresh task token per attempt in place of `$$.Task.Token` and waits for
 //    SendTaskSuccess/SendTaskFailure, its TimeoutSeconds ending it with States.Timeout;
-//  - waits (Wait states, Retry intervals, task-token timeouts) are multiplied by `waitScale`.
+//  - waits (Wait states, Retry intervals) are multiplied by `waitScale`, task-token timeouts by
+//    `taskTokenTimeoutScale` (people answer MFA prompts in real time while polls may be sped up).
 // JSONata and variables are refused: the library would silently ignore them.
 import { invokeEnvelope, invokeLambda, type LambdaTarget } from "./lambda";
 
@@ -40,8 +41,10 @@ export interface TaskTokenBroker {
 export interface PrepareOptions {
   /** Functions by ARN. */
   functions: ReadonlyMap<string, LambdaTarget>;
-  /** Multiplies every wait (1 = real time). */
+  /** Multiplies Wait states and Retry intervals (1 = real time). */
   waitScale: number;
+  /** Multiplies waitForTaskToken TimeoutSeconds (default: waitScale). */
+  taskTokenTimeoutScale?: number;
 }
 
 /** What the handlers of one execution share with it. */
@@ -251,8 +254,9 @@ export function prepareLocalDefinition(deployed: JsonObject, options: PrepareOpt
       if (state.HeartbeatSeconds !== undefined || state.HeartbeatSecondsPath !== undefined) {
         throw new UnsupportedDefinitionError(`${where}: HeartbeatSeconds is not emulated locally`);
       }
+      const tokenScale = options.taskTokenTimeoutScale ?? scale;
       const timeoutMs =
-        typeof state.TimeoutSeconds === "number" ? state.TimeoutSeconds * 1000 * scale : undefined;
+        typeof state.TimeoutSeconds === "number" ? state.TimeoutSeconds * 1000 * tokenScale : undefined;
       if (timeoutMs !== undefined) state.TimeoutSeconds = timeoutMs / 1000;
       else state.TimeoutSeconds = NO_TIMEOUT_SECONDS; // AWS waits up to a year; the library's default is 60 s
       binders.set(name, (runtime) => async (input) => {

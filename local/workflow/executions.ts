@@ -87,14 +87,17 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{86}$/;
 export interface LocalStepFunctionsOptions {
   region?: string;
   accountId?: string;
-  /** Multiplies every wait of every execution (default 1, real time). */
+  /** Multiplies Wait states and Retry intervals of every execution (default 1, real time). */
   waitScale?: number;
+  /** Multiplies waitForTaskToken timeouts (default: waitScale). */
+  taskTokenTimeoutScale?: number;
 }
 
 export class LocalStepFunctions {
   readonly region: string;
   readonly accountId: string;
   readonly waitScale: number;
+  readonly taskTokenTimeoutScale: number;
   private readonly machines = new Map<
     string,
     { arn: string; run: (input: Json, execution: Execution) => void }
@@ -107,6 +110,7 @@ export class LocalStepFunctions {
     this.region = options.region ?? "us-east-1";
     this.accountId = options.accountId ?? "000000000000";
     this.waitScale = options.waitScale ?? 1;
+    this.taskTokenTimeoutScale = options.taskTokenTimeoutScale ?? this.waitScale;
   }
 
   stateMachineArn(name: string): string {
@@ -123,7 +127,11 @@ export class LocalStepFunctions {
     // Validate the deployable definition as is (the local rewrite below bends a few numeric rules).
     new StateMachine(spec.definition as unknown as StateMachineDefinition);
     const functions = new Map(spec.functions.map((fn) => [fn.arn, fn]));
-    const local = prepareLocalDefinition(spec.definition, { functions, waitScale: this.waitScale });
+    const local = prepareLocalDefinition(spec.definition, {
+      functions,
+      waitScale: this.waitScale,
+      taskTokenTimeoutScale: this.taskTokenTimeoutScale,
+    });
     const machine = new StateMachine(local.definition as unknown as StateMachineDefinition, {
       validationOptions: { noValidate: true },
     });

@@ -30,8 +30,10 @@ export interface LoadWorkflowOptions {
   /** A template to run (default: synthesize the stack now, bundling skipped). */
   template?: CfnTemplate;
   projectRoot?: string;
-  /** Multiplies Wait states, Retry intervals and task-token timeouts (default 1, real time). */
+  /** Multiplies Wait states and Retry intervals (default 1, real time). */
   waitScale?: number;
+  /** Multiplies waitForTaskToken timeouts (default: waitScale). */
+  taskTokenTimeoutScale?: number;
   region?: string;
   accountId?: string;
 }
@@ -55,6 +57,7 @@ export async function loadLocalWorkflow(options: LoadWorkflowOptions = {}): Prom
     ...(options.region ? { region: options.region } : {}),
     ...(options.accountId ? { accountId: options.accountId } : {}),
     waitScale: options.waitScale ?? 1,
+    ...(options.taskTokenTimeoutScale ? { taskTokenTimeoutScale: options.taskTokenTimeoutScale } : {}),
   });
   const account = { region: stepFunctions.region, accountId: stepFunctions.accountId };
   const functions = functionsIn(template, account, options.projectRoot ?? PROJECT_ROOT);

@@ -1,0 +1,161 @@
+// The embedded stack: everything the Lambdas talk to, on this machine. The MX sandbox (or real MX when
+// MX_BASE_URL, MX_CLIENT_ID and MX_API_KEY are set), dynalite as DynamoDB, a local AWS endpoint
+// (Step Functions + Secrets Manager) and the local workflow runner executing the synthesized state
+// machines with the real handler modules in-process. Handlers run unchanged: the stack only sets the
+// environment they read in AWS (plus the SDK's standard endpoint variables), before any of them loads.
+import "./polyfills";
+import { randomBytes } from "node:crypto";
+import { type LocalAws, startLocalAws } from "./aws";
+import { type LocalDynamo, startDynamo } from "./dynamo";
+import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
+import { type ExecutionResult, type LocalWorkflow, loadLocalWorkflow } from "./workflow";
+import type { Json, JsonObject } from "./workflow/asl";
+import type { LocalStepFunctions } from "./workflow/executions";
+
+export interface LocalStackOptions {
+  /** MX sandbox knobs (ignored when real MX is configured). */
+  sandbox?: SandboxOptions;
+  /**
+   * Multiplies the workflow's waits (Wait states, Retry intervals). Default 0.05: the first poll after
+   * 0.15 s instead of 3 s. The handlers' own clocks (poll phase limit, backoff growth) stay real.
+   */
+  waitScale?: number;
+  /** Multiplies waitForTaskToken timeouts (the MFA answer window). Default 1: people type in real time. */
+  taskTokenTimeoutScale?: number;
+  /** Extra environment for the handlers; wins over the stack's values. */
+  env?: Record<string, string>;
+}
+
+export interface LocalStackWorkflow {
+  /** The sync state machine's (local) ARN, also STATE_MACHINE_ARN. */
+  stateMachineArn: string;
+  /** The scheduled refresh's state machine. */
+  refreshStateMachineArn: string;
+  /** The definitions as deployed (tokens resolved), by role ("sync", "refresh"). */
+  definitions: Record<string, JsonObject>;
+  stepFunctions: LocalStepFunctions;
+  /** Starts a sync execution (input: a SyncRequest); `name` defaults to a UUID, as in AWS. */
+  startExecution(input: unknown, name?: string): { executionArn: string };
+  /** Starts the scheduled refresh, as EventBridge Scheduler would. */
+  startRefresh(input?: unknown): { executionArn: string };
+  waitForExecution(executionArn: string): Promise<ExecutionResult>;
+  /** Task tokens awaiting an answer (MFA), with the state waiting on each. */
+  pendingTaskTokens(executionArn?: string): { taskToken: string; executionArn: string; stateName: string }[];
+}
+
+export interface LocalStack {
+  /** The variables set in process.env for the handlers. */
+  env: Record<string, string>;
+  /** The MX sandbox, or undefined when real MX is configured. */
+  sandbox: Sandbox | undefined;
+  dynamo: LocalDynamo;
+  aws: LocalAws;
+  workflow: LocalStackWorkflow;
+  close(): Promise<void>;
+}
+
+/** Fake credentials and region: no local service checks them, the SDK wants them. */
+const FAKE_AWS = {
+  AWS_REGION: "us-east-1",
+  AWS_DEFAULT_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "local",
+  AWS_SECRET_ACCESS_KEY: "local",
+};
+
+let started = false;
+
+/** Real MX when the user set all three variables, never under a test runner (no test calls real MX). */
+function realMx(): { baseUrl: string; clientId: string; apiKey: string } | undefined {
+  const { MX_BASE_URL, MX_CLIENT_ID, MX_API_KEY, VITEST } = process.env;
+  if (VITEST || !MX_BASE_URL || !MX_CLIENT_ID || !MX_API_KEY) return undefined;
+  return { baseUrl: MX_BASE_URL, clientId: MX_CLIENT_ID, apiKey: MX_API_KEY };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  // Handler modules read their configuration once, at import: a second stack in the same process would
+  // run them against the first one's table and endpoints. One stack per process (per test file).
+  if (started)
+    throw new Error("startLocalStack: one embedded stack per process (handlers cache their config)");
+  started = true;
+
+  const loaded: LocalWorkflow = await loadLocalWorkflow({
+    waitScale: options.waitScale ?? 0.05,
+    taskTokenTimeoutScale: options.taskTokenTimeoutScale ?? 1,
+  });
+  const syncArn = loaded.arns.sync;
+  const refreshArn = loaded.arns.refresh;
+  if (!syncArn || !refreshArn)
+    throw new Error("The synthesized stack lacks the sync or refresh state machine");
+
+  const closers: (() => Promise<void>)[] = [() => loaded.stepFunctions.close()];
+  const close = async () => {
+    for (const closeOne of closers.splice(0).reverse()) await closeOne().catch(() => {});
+  };
+  try {
+    const dynamo = await startDynamo();
+    closers.push(() => dynamo.close());
+    const mx = realMx();
+    const sandbox = mx ? undefined : await startSandbox(options.sandbox);
+    if (sandbox) closers.push(() => sandbox.close());
+    const aws = await startLocalAws({ stepFunctions: loaded.stepFunctions });
+    closers.push(() => aws.close());
+
+    const mxSecretId = aws.putSecret(
+      "mx-connect/mx-credentials",
+      JSON.stringify({
+        client_id: mx?.clientId ?? sandbox?.clientId,
+        api_key: mx?.apiKey ?? sandbox?.apiKey,
+      }),
+    );
+    const oauthStateSecretId = aws.putSecret(
+      "mx-connect/oauth-state-key",
+      randomBytes(48).toString("base64url"),
+    );
+
+    const env: Record<string, string> = {
+      ...FAKE_AWS,
+      ...aws.env,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      TABLE_NAME: dynamo.tableName,
+      MX_BASE_URL: mx?.baseUrl ?? sandbox?.url ?? "",
+      MX_SECRET_ID: mxSecretId,
+      OAUTH_STATE_SECRET_ID: oauthStateSecretId,
+      STATE_MACHINE_ARN: syncArn,
+      POWERTOOLS_SERVICE_NAME: "mx-connect",
+      LOG_LEVEL: process.env.LOG_LEVEL || "WARN",
+    };
+    // The template's literal settings (e.g. CHALLENGE_TIMEOUT_SECONDS), as Lambda would set them.
+    for (const [name, literal] of Object.entries(loaded.requiredEnvironment)) {
+      if (literal !== undefined && env[name] === undefined) env[name] = literal;
+    }
+    Object.assign(env, options.env);
+    Object.assign(process.env, env);
+    loaded.checkEnvironment();
+
+    const sfn = loaded.stepFunctions;
+    const start = (stateMachineArn: string, input: unknown, name?: string) =>
+      sfn.startExecution({ stateMachineArn, input: JSON.stringify(input ?? {}), ...(name ? { name } : {}) });
+    return {
+      env,
+      sandbox,
+      dynamo,
+      aws,
+      workflow: {
+        stateMachineArn: syncArn,
+        refreshStateMachineArn: refreshArn,
+        definitions: loaded.definitions,
+        stepFunctions: sfn,
+        startExecution: (input, name) => start(syncArn, input, name),
+        startRefresh: (input) => start(refreshArn, input ?? {}),
+        waitForExecution: (executionArn) => sfn.waitForExecution(executionArn),
+        pendingTaskTokens: (executionArn) => sfn.pendingTaskTokens(executionArn),
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export type { ExecutionResult, Json };
