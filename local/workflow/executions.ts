@@ -125,7 +125,8 @@ export class LocalStepFunctions {
     const arn = this.stateMachineArn(spec.name);
     if (this.machines.has(arn)) throw new Error(`State machine ${spec.name} is already registered`);
     // Validate the deployable definition as is (the local rewrite below bends a few numeric rules).
-    new StateMachine(spec.definition as unknown as StateMachineDefinition);
+    // (on a copy: validation adds defaults such as each state's QueryLanguage to what it is given).
+    new StateMachine(structuredClone(spec.definition) as unknown as StateMachineDefinition);
     const functions = new Map(spec.functions.map((fn) => [fn.arn, fn]));
     const local = prepareLocalDefinition(spec.definition, {
       functions,

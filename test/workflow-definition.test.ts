@@ -1,0 +1,355 @@
+// The sync workflow as synthesized: its shape (what AWS will run), that the local runner runs exactly
+// that definition, and its routes, driven through the real definition with scripted task results.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp, SKIP_BUNDLING, STACK_NAME } from "../infra/build";
+import { PROJECT_ROOT } from "../infra/stack";
+import { loadLocalWorkflow } from "../local/workflow";
+import { collectStates, type Json, type JsonObject } from "../local/workflow/asl";
+import { LocalStepFunctions } from "../local/workflow/executions";
+import type { LambdaTarget } from "../local/workflow/lambda";
+import { type CfnTemplate, functionsIn, stateMachinesIn } from "../local/workflow/template";
+
+const account = { region: "us-east-1", accountId: "000000000000" };
+const smArn = (logicalId: string) => `arn:aws:states:us-east-1:000000000000:stateMachine:${logicalId}`;
+
+let template: CfnTemplate;
+let sync: JsonObject;
+let states: Map<string, JsonObject>;
+
+beforeAll(() => {
+  // A cdk.out-style synth: the template file as `cdk synth` writes it (bundling skipped).
+  const outdir = mkdtempSync(join(tmpdir(), "workflow-definition-"));
+  try {
+    buildApp({ context: { ...SKIP_BUNDLING }, outdir, nag: false }).app.synth();
+    template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), "utf8")) as CfnTemplate;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+  const machine = stateMachinesIn(template, account, smArn).find((m) => m.role === "sync");
+  if (!machine) throw new Error("no sync state machine in the template");
+  sync = machine.definition;
+  states = collectStates(sync);
+});
+
+const state = (name: string): JsonObject => {
+  const found = states.get(name);
+  if (!found) throw new Error(`no state ${name}`);
+  return found;
+};
+const tasksIn = (machine: JsonObject) => [...collectStates(machine)].filter(([, s]) => s.Type === "Task");
+
+describe("the synthesized sync definition", () => {
+  it("has the agreed states", () => {
+    expect([...states.keys()]).toEqual(
+      expect.arrayContaining([
+        "Prepare",
+        "Begin",
+        "LeaseAcquired",
+        "AlreadyRunning",
+        "PollSoon",
+        "Poll",
+        "RouteByPhase",
+        "WaitForAggregation",
+        "IdentifyWanted",
+        "Identify",
+        "ChallengeRoundsLeft",
+        "AwaitChallenge",
+        "ChallengeTimedOut",
+        "TooManyChallenges",
+        "FanOut",
+        "StoreOwners",
+        "StoreAccounts",
+        "StoreFirstTransactionsPage",
+        "StoreTransactionPages",
+        "StoreTransactionsPage",
+        "Synced",
+        "PollEnded",
+        "RecordFailure",
+        "Finish",
+        "FinishFailed",
+      ]),
+    );
+  });
+
+  it("catches errors on every top-level Task and on the fan-out; branch tasks are covered by the Parallel's Catch", () => {
+    const nested = new Set<string>();
+    for (const branch of (state("FanOut").Branches as JsonObject[]) ?? []) {
+      for (const name of collectStates(branch).keys()) nested.add(name);
+    }
+    for (const [name, task] of tasksIn(sync)) {
+      if (nested.has(name)) continue;
+      expect(task.Catch, name).toEqual(
+        expect.arrayContaining([expect.objectContaining({ ErrorEquals: ["States.ALL"] })]),
+      );
+    }
+    expect(state("FanOut").Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "RecordFailure" }),
+    ]);
+    expect(state("Finish").Catch).toEqual([expect.objectContaining({ Next: "FinishFailed" })]);
+    expect(state("FinishFailed").Type).toBe("Fail");
+  });
+
+  it("retries every Task on Lambda service errors and MX's transient errors, with full jitter", () => {
+    for (const [name, task] of tasksIn(sync)) {
+      const retry = task.Retry as JsonObject[];
+      const errors = retry.flatMap((r) => r.ErrorEquals as string[]);
+      expect(errors, name).toEqual(
+        expect.arrayContaining([
+          "Lambda.ServiceException",
+          "MxRateLimitedError",
+          "MxUnavailableError",
+          "MxTimeoutError",
+        ]),
+      );
+      for (const retrier of retry) expect(retrier.JitterStrategy, name).toBe("FULL");
+    }
+  });
+
+  it("waits for the next poll by the Poll task's answer (SecondsPath), never under MX's 3 s first", () => {
+    expect(state("WaitForAggregation")).toMatchObject({
+      Type: "Wait",
+      SecondsPath: "$.poll.waitSeconds",
+      Next: "Poll",
+    });
+    expect(state("PollSoon")).toMatchObject({ Type: "Wait", Seconds: 3, Next: "Poll" });
+  });
+
+  it("reads transaction pages beyond the first with bounded concurrency", () => {
+    expect(state("StoreTransactionPages")).toMatchObject({
+      Type: "Map",
+      MaxConcurrency: 4,
+      ItemsPath: "$.pageList.pages",
+    });
+  });
+
+  it("waits for the MFA answer with a task token, a timeout, and a timeout route of its own", () => {
+    const challenge = state("AwaitChallenge");
+    expect(challenge.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
+    expect(challenge.TimeoutSeconds).toBe(600);
+    expect((challenge.Parameters as JsonObject).Payload).toMatchObject({ "taskToken.$": "$$.Task.Token" });
+    expect((challenge.Catch as JsonObject[])[0]).toMatchObject({
+      ErrorEquals: ["States.Timeout"],
+      Next: "ChallengeTimedOut",
+    });
+  });
+
+  it("invokes the other tasks by function ARN (no invoke envelope in the state)", () => {
+    for (const [name, task] of tasksIn(sync)) {
+      if (name === "AwaitChallenge") continue;
+      expect(task.Resource, name).toMatch(/^arn:aws:lambda:/);
+    }
+  });
+
+  it("uses JSONPath only: no JSONata, no variables", () => {
+    const text = JSON.stringify(sync);
+    expect(text).not.toMatch(/JSONata|"Assign"|\{%/);
+    expect(sync.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it("is the definition the local runner executes", async () => {
+    // Act: the runner synthesizes the stack itself
+    const workflow = await loadLocalWorkflow({ waitScale: 0.001 });
+    // Assess
+    expect(workflow.definitions.sync).toEqual(sync);
+    expect(Object.keys(workflow.definitions)).toEqual(expect.arrayContaining(["sync", "refresh"]));
+  });
+});
+
+// ---- routes, through the real definition with scripted task results ----
+
+type Script = Partial<Record<string, (event: JsonObject, call: number) => unknown>>;
+
+/** Fake Lambdas at the template's function ARNs, recording calls per entry module. */
+function fakes(script: Script): { targets: LambdaTarget[]; calls: Record<string, JsonObject[]> } {
+  const calls: Record<string, JsonObject[]> = {};
+  const targets = functionsIn(template, account, PROJECT_ROOT).map((fn) => {
+    const name = fn.entry.replace(/^functions\/|\.ts$/g, "");
+    calls[name] = [];
+    return {
+      ...fn,
+      load: async () => async (event: unknown) => {
+        const list = calls[name] ?? [];
+        list.push(event as JsonObject);
+        const step = script[name];
+        if (!step) throw new Error(`unexpected call to ${name}`);
+        return step(event as JsonObject, list.length);
+      },
+    };
+  });
+  return { targets, calls };
+}
+
+class NamedError extends Error {
+  constructor(name: string) {
+    super(`${name} from a scripted task`);
+    this.name = name;
+  }
+}
+
+const REQUEST = { userId: "u1", mxUserGuid: "USR-1", memberGuid: "MBR-1", identify: false, mode: "initial" };
+const window = { from: "2024-01-01", to: "2026-01-06" };
+const poll = (phase: string, connectionStatus = phase) => ({
+  phase,
+  connectionStatus,
+  waitSeconds: 5,
+  elapsedSeconds: 1,
+});
+const happy: Script = {
+  "sync-begin": () => ({ acquired: true, startedAt: 1000, window }),
+  "sync-poll": () => poll("CONNECTED"),
+  "sync-owners": () => ({ stored: 2 }),
+  "sync-accounts": () => ({ stored: 3 }),
+  "sync-transactions-page": (event) => ({
+    stored: event.page === 3 ? 5 : 1000,
+    totalPages: 3,
+    totalEntries: 2005,
+  }),
+  "sync-finish": (event) => ({ outcome: event.outcome }),
+};
+
+let backend: LocalStepFunctions;
+afterAll(async () => backend?.close());
+
+async function runSync(script: Script, input: JsonObject = REQUEST, answer?: (token: string) => void) {
+  const { targets, calls } = fakes({ ...happy, ...script });
+  backend = new LocalStepFunctions({ waitScale: 0.001 });
+  const arn = backend.addStateMachine({
+    name: `sync-${Math.random().toString(36).slice(2)}`,
+    definition: sync,
+    functions: targets,
+  });
+  const { executionArn } = backend.startExecution({
+    stateMachineArn: arn,
+    name: "run-1",
+    input: JSON.stringify(input),
+  });
+  const answering = (async () => {
+    if (!answer) return;
+    const seen = new Set<string>();
+    while (backend.describeExecution({ executionArn }).status === "RUNNING") {
+      for (const { taskToken } of backend.pendingTaskTokens(executionArn)) {
+        if (!seen.has(taskToken)) {
+          seen.add(taskToken);
+          answer(taskToken);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  })();
+  const result = await backend.waitForExecution(executionArn);
+  await answering;
+  const finish = calls["sync-finish"] ?? [];
+  return { result, calls, finish: finish[finish.length - 1] as Json | undefined };
+}
+
+describe("the sync workflow's routes", () => {
+  it("polls while aggregating, fans out, reads pages 2..N in the Map and finishes SYNCED with per-page counts", async () => {
+    const { result, calls, finish } = await runSync({
+      "sync-poll": (_event, call) => (call < 3 ? poll("AGGREGATING", "CONNECTED") : poll("CONNECTED")),
+    });
+    expect(result).toEqual({ status: "SUCCEEDED", output: { outcome: "SYNCED" } });
+    expect(calls["sync-poll"]).toHaveLength(3);
+    expect(calls["sync-transactions-page"]?.map((e) => e.page).sort()).toEqual([1, 2, 3]);
+    expect(finish).toEqual({
+      request: REQUEST,
+      syncRun: "run-1",
+      outcome: "SYNCED",
+      connectionStatus: "CONNECTED",
+      startedAt: 1000,
+      window,
+      counts: { owners: 2, accounts: 3, transactionPages: [1000, 1000, 5] },
+    });
+  });
+
+  it("gives every task only guids, flags, counts and timings", async () => {
+    const { calls } = await runSync({});
+    expect(calls["sync-poll"]?.[0]).toEqual({ request: REQUEST, syncRun: "run-1", phaseStartedAt: 1000 });
+    expect(calls["sync-transactions-page"]?.[0]).toEqual({
+      request: REQUEST,
+      syncRun: "run-1",
+      window,
+      page: 1,
+    });
+  });
+
+  it("ends ALREADY_RUNNING without finishing when another run holds the lease", async () => {
+    const { result, calls } = await runSync({
+      "sync-begin": () => ({ acquired: false, startedAt: 1, window }),
+    });
+    expect(result).toEqual({ status: "SUCCEEDED", output: { outcome: "ALREADY_RUNNING" } });
+    expect(calls["sync-finish"]).toHaveLength(0);
+  });
+
+  it("identifies once when asked, then polls again before the fan-out", async () => {
+    const { calls, finish } = await runSync(
+      { "sync-identify": () => ({ phaseStartedAt: 2000 }) },
+      { ...REQUEST, identify: true },
+    );
+    expect(calls["sync-identify"]).toHaveLength(1);
+    expect(calls["sync-poll"]?.map((e) => e.phaseStartedAt)).toEqual([1000, 2000]);
+    expect(finish).toMatchObject({ outcome: "SYNCED" });
+  });
+
+  it("records NEEDS_USER, FAILED or TIMED_OUT from the poll as the outcome", async () => {
+    const { finish } = await runSync({ "sync-poll": () => poll("NEEDS_USER", "DENIED") });
+    expect(finish).toMatchObject({ outcome: "NEEDS_USER", connectionStatus: "DENIED", startedAt: 1000 });
+  });
+
+  it("waits for each MFA answer, then polls from the answer's time; gives up NEEDS_USER after 3 rounds", async () => {
+    // Prepare: MX keeps challenging; the app answers every time
+    const { result, calls, finish } = await runSync(
+      { "sync-poll": () => poll("CHALLENGED"), "sync-challenge": () => ({ waiting: true }) },
+      REQUEST,
+      (token) =>
+        backend.sendTaskSuccess({ taskToken: token, output: JSON.stringify({ phaseStartedAt: 5000 }) }),
+    );
+    expect(result.status).toBe("SUCCEEDED");
+    expect(calls["sync-challenge"]?.map((e) => e.round)).toEqual([1, 2, 3]);
+    expect(calls["sync-challenge"]?.[0]?.taskToken).toEqual(expect.any(String));
+    expect(calls["sync-poll"]?.slice(1).map((e) => e.phaseStartedAt)).toEqual([5000, 5000, 5000]);
+    expect(finish).toMatchObject({ outcome: "NEEDS_USER", connectionStatus: "CHALLENGED" });
+  });
+
+  it("ends TIMED_OUT when the MFA answer never comes", async () => {
+    const { finish } = await runSync({
+      "sync-poll": () => poll("CHALLENGED"),
+      "sync-challenge": () => ({ waiting: true }),
+    });
+    expect(finish).toMatchObject({ outcome: "TIMED_OUT", connectionStatus: "CHALLENGED" });
+  });
+
+  it("retries MX's transient errors and records a hard error as FAILED with its name", async () => {
+    const { calls, finish } = await runSync({
+      "sync-poll": (_event, call) => {
+        if (call === 1) throw new NamedError("MxRateLimitedError");
+        throw new NamedError("MxNotFoundError");
+      },
+    });
+    expect(calls["sync-poll"]).toHaveLength(2);
+    expect(finish).toMatchObject({
+      outcome: "FAILED",
+      error: { Error: "MxNotFoundError", Cause: expect.stringContaining('"errorType":"MxNotFoundError"') },
+    });
+  });
+
+  it("records a failed fan-out as FAILED", async () => {
+    const { finish } = await runSync({
+      "sync-accounts": () => {
+        throw new NamedError("MxResponseError");
+      },
+    });
+    expect(finish).toMatchObject({ outcome: "FAILED", error: { Error: "MxResponseError" } });
+  });
+
+  it("fails the execution when Finish itself cannot record the outcome", async () => {
+    const { result } = await runSync({
+      "sync-finish": () => {
+        throw new NamedError("ConditionalCheckFailedException");
+      },
+    });
+    expect(result).toMatchObject({ status: "FAILED", error: "SyncFinishFailed" });
+  });
+});
