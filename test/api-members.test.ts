@@ -439,6 +439,7 @@ describe("another user's guids answer 404, exactly like missing ones", () => {
       expect(theirs.status, routeId).toBe(404);
       expect(theirs.body.error.code, routeId).toBe("not_found");
       expect(none.status, routeId).toBe(404);
+      expect(theirs.body, routeId).toEqual(none.body);
     }
     expect((await world.call("ListMembers", { sub: bob })).body.members).toEqual([]);
     expect((await world.call("ListAccounts", { sub: bob })).body.accounts).toEqual([]);

@@ -22,7 +22,8 @@ export async function findOwnedMember(
 ): Promise<MemberRecord> {
   // The store is keyed by user: another user's guid is simply absent, so both answer the same.
   const member = await members.getMember(userId, memberGuid);
-  if (!member) throw new NotFoundError(`Member ${memberGuid} not found.`);
+  // One message for every guid: the answer must not differ from one guid to another.
+  if (!member) throw new NotFoundError("Member not found.");
   return member;
 }
 

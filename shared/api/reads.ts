@@ -31,7 +31,7 @@ export async function listTransactions(
 ): Promise<TransactionsPage> {
   // Ownership first: the account must be one of this user's, else 404 like a missing one.
   const account = await deps.bankData.getAccount(userId, accountGuid);
-  if (!account) throw new NotFoundError(`Account ${accountGuid} not found.`);
+  if (!account) throw new NotFoundError("Account not found.");
   try {
     const page = await deps.bankData.listTransactions(accountGuid, query);
     return page.cursor

@@ -63,7 +63,7 @@ export const searchInstitutionsQuerySchema = z.strictObject({
   name: z
     .string()
     .trim()
-    .regex(/^[\p{L}\p{N} .,'&()/+-]{1,100}$/u, "must be 1-100 letters, digits, spaces or . , ' & ( ) / + -")
+    .regex(/^[\p{L}\p{N} .,'&()+-]{1,100}$/u, "must be 1-100 letters, digits, spaces or . , ' & ( ) + -")
     .optional()
     .meta({ description: "Part of the institution's name.", example: "mx bank" }),
   page: queryInt(1, 1000, 1),
