@@ -7,10 +7,7 @@ import { z } from "zod";
 import { apiRoutes } from "../infra/api/routes";
 import { createDevIssuer, type DevIssuer, type DevTokenOptions } from "./api/jwt";
 import { type ApiServer, type LocalRoute, startApiServer } from "./api/server";
-import { startLocalStack } from "./stack";
-
-type LocalStackOptions = NonNullable<Parameters<typeof startLocalStack>[0]>;
-export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "./stack";
 
 /** A local example app's URL, allow-listed so OAuth can send the browser back to it. */
 export const LOCAL_EXAMPLE_APP_URL = "http://localhost:5173/";
@@ -53,9 +50,12 @@ export async function startAll(options: StartAllOptions = {}): Promise<RunningAl
   });
   let stack: LocalStack;
   try {
-    process.env.API_BASE_URL = api.url;
-    process.env.REDIRECT_ALLOW_LIST = (options.redirectAllowList ?? [LOCAL_EXAMPLE_APP_URL]).join(",");
-    stack = await startLocalStack(options.stack);
+    // The API's own settings, passed as the stack's extra env so they win over the template's literals.
+    const apiEnv = {
+      API_BASE_URL: api.url,
+      REDIRECT_ALLOW_LIST: (options.redirectAllowList ?? [LOCAL_EXAMPLE_APP_URL]).join(","),
+    };
+    stack = await startLocalStack({ ...options.stack, env: { ...apiEnv, ...options.stack?.env } });
   } catch (error) {
     await api.close();
     throw error;

@@ -3,7 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningAll } from "../local/start";
 import type { MemberView } from "../shared/api/schemas";
-import { type ApiClient, clientFor, createCredentialMember, startE2e, waitForSync } from "./fixtures/e2e";
+import {
+  type ApiClient,
+  clientFor,
+  createCredentialMember,
+  startE2e,
+  waitForChallenge,
+  waitForSync,
+} from "./fixtures/e2e";
 
 let app: RunningAll;
 
@@ -20,7 +27,7 @@ describe("a credential member", () => {
 
   beforeAll(async () => {
     api = await clientFor(app);
-    const member = await createCredentialMember(api, "password");
+    const member = await createCredentialMember(api, "password", { identify: true });
     synced = await waitForSync(api, member.guid);
   });
 
@@ -42,7 +49,7 @@ describe("a credential member", () => {
   });
 
   it("answers a retried identical create with the same member, not a second one", async () => {
-    const again = await createCredentialMember(api, "password");
+    const again = await createCredentialMember(api, "password", { identify: true });
 
     expect(again.guid).toBe(synced.guid);
     expect((await api.get("/v1/members")).body.members).toHaveLength(1);
@@ -128,7 +135,8 @@ describe("MFA answered through the API", () => {
     // Prepare
     const api = await clientFor(app);
     const member = await createCredentialMember(api, "challenge");
-    const challenged = await waitForSync(api, member.guid, ["CHALLENGED"]);
+    const challenged = await waitForChallenge(api, member.guid);
+    expect(challenged.sync.status).toBe("CHALLENGED");
     expect(challenged.challenges_waiting).toBe(true);
     const prompts = await api.get(`/v1/members/${member.guid}/challenges`);
     expect(prompts.status).toBe(200);
@@ -154,7 +162,7 @@ describe("MFA answered through the API", () => {
   it("a wrong answer ends NEEDS_USER with a reason", async () => {
     const api = await clientFor(app);
     const member = await createCredentialMember(api, "challenge");
-    await waitForSync(api, member.guid, ["CHALLENGED"]);
+    await waitForChallenge(api, member.guid);
     const prompts = await api.get(`/v1/members/${member.guid}/challenges`);
 
     const answered = await api.post(`/v1/members/${member.guid}/challenges`, {
