@@ -106,9 +106,13 @@ async function main(): Promise<void> {
   console.log(
     [
       "",
-      "mx-connect is running locally (offline: MX sandbox, dynalite, local workflow).",
+      running.stack.sandbox
+        ? "mx-connect is running locally (offline: MX sandbox, dynalite, local workflow)."
+        : "mx-connect is running locally against real MX (MX_BASE_URL, MX_CLIENT_ID, MX_API_KEY are set).",
       `  API          ${running.apiUrl}   (try GET /v1/institutions?name=mx)`,
-      `  MX sandbox   ${running.stack.env.MX_BASE_URL}`,
+      running.stack.sandbox
+        ? `  MX sandbox   ${running.stack.sandbox.url}   (mxbank: username mxuser; the password picks the outcome)`
+        : `  MX           ${running.stack.env.MX_BASE_URL}`,
       `  OAuth return ${process.env.REDIRECT_ALLOW_LIST} (allow-listed redirect_url)`,
       "",
       "A token for a user (development issuer, development-only key in .local/):",
