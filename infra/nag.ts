@@ -3,8 +3,11 @@
 import { type CfnResource, Stack, Validations } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 
-/** The id cdk-nag reports for a finding, as printed by synth ("Acknowledge with '…'"). */
-const nagId = (rule: string) => `AwsSolutions::AwsSolutions-${rule}`;
+/**
+ * The finding's rule id, e.g. `AwsSolutions-IAM5[Resource::*]`. Without the `AwsSolutions::` plugin
+ * prefix synth prints: cdk-nag itself matches acknowledgements by bare rule id (its validateScope too).
+ */
+const nagId = (rule: string) => `AwsSolutions-${rule}`;
 
 export function acknowledge(scope: IConstruct, rule: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: nagId(rule), reason });

@@ -25,6 +25,8 @@ export interface RouteNeeds {
   /** The API signing secret (OAuth state, idempotency ids). */
   signingKey?: true;
   startExecution?: true;
+  /** StopExecution on the state machine's executions (delete stops a run that holds the member). */
+  stopExecution?: true;
   /** SendTaskSuccess/Failure: resumes the run waiting for an MFA answer. */
   taskResponse?: true;
   /** REDIRECT_ALLOW_LIST and, with `publicUrl`, API_BASE_URL. */
@@ -48,7 +50,7 @@ export const ROUTE_NEEDS: Record<string, RouteNeeds> = {
   GetChallenges: { table: "read" },
   AnswerChallenges: { mx: true, table: "readWrite", taskResponse: true },
   SyncMember: { table: "read", startExecution: true },
-  DeleteMember: { mx: true, table: "readWrite" },
+  DeleteMember: { mx: true, table: "readWrite", stopExecution: true },
   ListOwners: { table: "read" },
   ListAccounts: { table: "read" },
   ListTransactions: { table: "read" },
@@ -177,7 +179,9 @@ export class ConnectApi extends Construct {
       environment.MX_SECRET_ID = props.mxSecret.secretArn;
     }
     if (needs.signingKey) environment.OAUTH_STATE_SECRET_ID = props.oauthStateKey.secretArn;
-    if (needs.startExecution) environment.STATE_MACHINE_ARN = props.stateMachine.stateMachineArn;
+    if (needs.startExecution || needs.stopExecution) {
+      environment.STATE_MACHINE_ARN = props.stateMachine.stateMachineArn;
+    }
     if (needs.redirects) environment.REDIRECT_ALLOW_LIST = (props.redirectAllowList ?? []).join(",");
     if (needs.publicUrl) environment.API_BASE_URL = this.url;
     if (needs.taskResponse)
@@ -199,6 +203,7 @@ export class ConnectApi extends Construct {
     if (needs.table === "readWrite") props.table.grantReadWriteData(fn);
     if (needs.table !== "none") acknowledgeTableIndexes(fn, props.table);
     if (needs.startExecution) props.stateMachine.grantStartExecution(fn);
+    if (needs.stopExecution) props.stateMachine.grantExecution(fn, "states:StopExecution");
     if (needs.taskResponse) props.stateMachine.grantTaskResponse(fn);
     return fn;
   }

@@ -1,0 +1,206 @@
+// The CDK stack's promises, read from the synthesized template (in-process, bundling skipped): data
+// protection, Lambda defaults, least privilege per function, no secret in any environment, workflow
+// logging and tracing, the schedule's narrow role, and cdk-nag's AwsSolutions checks passing.
+import { Template } from "aws-cdk-lib/assertions";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildApp, SKIP_BUNDLING } from "../infra/build";
+import type { MxConnectStack } from "../infra/stack";
+
+type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+let stack: MxConnectStack;
+let template: Template;
+let resources: Record<string, Resource>;
+let app: ReturnType<typeof buildApp>["app"];
+
+beforeAll(() => {
+  ({ app, stack } = buildApp({ context: { ...SKIP_BUNDLING }, nag: false }));
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const ourFunctions = () =>
+  ofType("AWS::Lambda::Function").filter(([, r]) => r.Metadata?.["mx-connect:entry"]);
+const entryOf = (r: Resource) => String(r.Metadata?.["mx-connect:entry"]);
+
+/** The actions granted to a function's role, across its policies. */
+function actionsOf(functionLogicalId: string): string[] {
+  const fn = resources[functionLogicalId];
+  const roleRef = (fn?.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  return ofType("AWS::IAM::Policy")
+    .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
+    .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .sort();
+}
+
+describe("data", () => {
+  it("protects the table: PITR, KMS encryption, TTL, deletion protection, retained", () => {
+    const [[, table] = []] = ofType("AWS::DynamoDB::GlobalTable");
+    expect(table).toBeDefined();
+    expect(table).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+    expect(table?.Properties).toMatchObject({
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS" },
+      Replicas: [
+        expect.objectContaining({
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+  });
+});
+
+describe("Lambda functions", () => {
+  it("are all ours, Node.js 22 on arm64, traced, JSON-logged to a log group with retention", () => {
+    const functions = ourFunctions();
+    expect(functions.map(([, r]) => entryOf(r)).sort()).toEqual([
+      "functions/refresh-members.ts",
+      "functions/sync-accounts.ts",
+      "functions/sync-begin.ts",
+      "functions/sync-challenge.ts",
+      "functions/sync-finish.ts",
+      "functions/sync-identify.ts",
+      "functions/sync-owners.ts",
+      "functions/sync-poll.ts",
+      "functions/sync-transactions-page.ts",
+    ]);
+    for (const [id, fn] of functions) {
+      expect(fn.Properties, id).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogFormat: "JSON", LogGroup: { Ref: expect.any(String) } },
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: "--enable-source-maps" }) },
+      });
+      expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+      const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(resources[logGroupId]?.Properties.RetentionInDays, id).toBeGreaterThan(0);
+    }
+  });
+
+  it("carry secret references only: no secret value or MX key in any environment", () => {
+    for (const [id, fn] of ourFunctions()) {
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      for (const [name, value] of Object.entries(variables)) {
+        expect(name, id).not.toMatch(/API_KEY|CLIENT_ID|PASSWORD|SECRET(?!_ID)|TOKEN/);
+        // A secret appears only as a reference to its ARN, never as a resolved value.
+        expect(JSON.stringify(value), id).not.toMatch(/resolve:secretsmanager|SecretString/);
+      }
+      if ("MX_SECRET_ID" in variables)
+        expect(variables.MX_SECRET_ID, id).toEqual({ Ref: expect.stringMatching(/MxCredentials/) });
+    }
+  });
+
+  it("hold only the actions each one needs", () => {
+    const logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
+    const xray = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"];
+    const tableRead = [
+      "dynamodb:BatchGetItem",
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+    ].concat(["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:Query", "dynamodb:Scan"]);
+    const tableWrite = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ];
+    const mxSecret = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"];
+    const syncTask = [...logs, ...xray, ...tableRead, ...tableWrite, ...mxSecret];
+    const expected: Record<string, string[]> = {
+      "functions/sync-begin.ts": syncTask,
+      "functions/sync-poll.ts": syncTask,
+      "functions/sync-challenge.ts": [...syncTask, "states:SendTaskFailure", "states:SendTaskSuccess"],
+      "functions/sync-identify.ts": syncTask,
+      "functions/sync-owners.ts": syncTask,
+      "functions/sync-accounts.ts": syncTask,
+      "functions/sync-transactions-page.ts": syncTask,
+      "functions/sync-finish.ts": [...logs, ...xray, ...tableRead, ...tableWrite],
+      "functions/refresh-members.ts": [...logs, ...xray, ...tableRead, "states:StartExecution"],
+    };
+    for (const [id, fn] of ourFunctions()) {
+      expect(actionsOf(id), entryOf(fn)).toEqual(
+        [...(expected[entryOf(fn)] ?? ["(unexpected function)"])].sort(),
+      );
+    }
+  });
+
+  it("have no managed policies (no AWSLambdaBasicExecutionRole): each role writes its own log group only", () => {
+    for (const [id, fn] of ourFunctions()) {
+      const roleId = (fn.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+      expect(resources[roleId]?.Properties.ManagedPolicyArns, id).toBeUndefined();
+    }
+  });
+});
+
+describe("state machines", () => {
+  it("log without execution data and trace with X-Ray", () => {
+    const machines = ofType("AWS::StepFunctions::StateMachine");
+    expect(machines).toHaveLength(2);
+    for (const [id, machine] of machines) {
+      expect(machine.Properties, id).toMatchObject({
+        StateMachineType: "STANDARD",
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: { IncludeExecutionData: false, Level: "ALL" },
+      });
+    }
+  });
+
+  it("let the refresh function start the sync machine only", () => {
+    const refresh = ourFunctions().find(([, r]) => entryOf(r) === "functions/refresh-members.ts");
+    const syncMachine = stack.getLogicalId(stack.sync.stateMachine.node.defaultChild as never);
+    const statements = ofType("AWS::IAM::Policy").flatMap(
+      ([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    const start = statements.filter((s) => s.Action === "states:StartExecution");
+    expect(refresh).toBeDefined();
+    expect(start.map((s) => s.Resource)).toContainEqual({ Ref: syncMachine });
+  });
+});
+
+describe("the refresh schedule", () => {
+  it("starts the refresh state machine daily, with a role that can do nothing else", () => {
+    const [[, schedule] = []] = ofType("AWS::Scheduler::Schedule");
+    const refreshMachine = stack.getLogicalId(stack.refresh.stateMachine.node.defaultChild as never);
+    expect(schedule?.Properties).toMatchObject({
+      ScheduleExpression: expect.stringMatching(/^cron\(/),
+      State: "ENABLED",
+      Target: { Arn: { Ref: refreshMachine } },
+    });
+    const roleId = (
+      (schedule?.Properties.Target as { RoleArn: unknown }).RoleArn as { "Fn::GetAtt": [string] }
+    )["Fn::GetAtt"][0];
+    const statements = ofType("AWS::IAM::Policy")
+      .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    expect(statements).toEqual([
+      { Effect: "Allow", Action: "states:StartExecution", Resource: { Ref: refreshMachine } },
+    ]);
+    expect(resources[roleId]?.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe("cdk-nag AwsSolutions", () => {
+  it("reports no unacknowledged finding", () => {
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    const findings = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(", ")}`,
+    );
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it("fails synth on a finding nobody acknowledged", () => {
+    const { app: checked, stack: withNag } = buildApp({ context: { ...SKIP_BUNDLING } });
+    // A secret without rotation and without an acknowledgement: AwsSolutions-SMG4.
+    new secretsmanager.Secret(withNag, "Unacknowledged");
+    expect(() => checked.synth()).toThrow(/Validation failed|AwsSolutions/);
+  });
+});
