@@ -10,6 +10,7 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -55,6 +56,8 @@ export interface ApiWorld {
   /** Every StartExecution the handlers made (including refused duplicates' first start only). */
   started: Started[];
   taskSuccesses: { taskToken: string; output: unknown }[];
+  /** Execution ARNs the handlers stopped. */
+  stopped: string[];
   /** How many times a handler fetched a secret from (mocked) Secrets Manager. */
   secretFetches(): number;
   call(routeId: string, options?: CallOptions): Promise<CallResult>;
@@ -113,6 +116,11 @@ export async function startApiWorld(sandboxOptions: SandboxOptions = {}): Promis
     return {};
   });
   sfn.on(SendTaskFailureCommand).resolves({});
+  const stopped: string[] = [];
+  sfn.on(StopExecutionCommand).callsFake((input: { executionArn?: string }) => {
+    stopped.push(input.executionArn ?? "");
+    return {};
+  });
 
   const handlers = new Map<string, Handler>();
   async function handlerFor(routeId: string): Promise<Handler> {
@@ -132,6 +140,7 @@ export async function startApiWorld(sandboxOptions: SandboxOptions = {}): Promis
     signingSecret,
     started,
     taskSuccesses,
+    stopped,
     secretFetches: () => secrets.commandCalls(GetSecretValueCommand).length,
     async call(routeId, options = {}) {
       const route = apiRoutes.find((r) => r.id === routeId);

@@ -334,6 +334,19 @@ describe("DELETE /v1/members/{member_guid}", () => {
     expect(again.status).toBe(404);
   });
 
+  it("stops the sync run that holds the member, so it writes nothing more", async () => {
+    const sub = newUser();
+    const member = await connect(sub);
+    await stores.members.acquireSyncLease(sub, member.guid, `${member.guid}-initial`, 60_000);
+
+    const res = await world.call("DeleteMember", { sub, params: { member_guid: member.guid } });
+
+    expect(res.status).toBe(204);
+    expect(world.stopped).toContain(
+      `arn:aws:states:us-east-1:123456789012:execution:mx-connect-sync:${member.guid}-initial`,
+    );
+  });
+
   it("finishes the job when the member is already gone at MX", async () => {
     const sub = newUser();
     const member = await connect(sub);

@@ -1,7 +1,7 @@
 // The Connect API: an API Gateway HTTP API whose routes come from infra/api/routes.ts, one Lambda per route
 // (MxFunction), a JWT authorizer on every route but the OAuth callback, stage throttling and JSON access
 // logs. Each function gets only the environment and the grants its route needs (ROUTE_NEEDS below).
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { CfnResource, Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
@@ -203,10 +203,30 @@ export class ConnectApi extends Construct {
     if (needs.table === "readWrite") props.table.grantReadWriteData(fn);
     if (needs.table !== "none") acknowledgeTableIndexes(fn, props.table);
     if (needs.startExecution) props.stateMachine.grantStartExecution(fn);
-    if (needs.stopExecution) props.stateMachine.grantExecution(fn, "states:StopExecution");
+    if (needs.stopExecution) {
+      props.stateMachine.grantExecution(fn, "states:StopExecution");
+      acknowledgeExecutions(fn, props.stateMachine);
+    }
     if (needs.taskResponse) props.stateMachine.grantTaskResponse(fn);
     return fn;
   }
+}
+
+/** StopExecution names the state machine's executions (`…:execution:<name>:*`): the run's name varies. */
+function acknowledgeExecutions(fn: MxFunction, stateMachine: sfn.IStateMachine): void {
+  const cfn = stateMachine.node.defaultChild;
+  if (!fn.role || !(cfn instanceof CfnResource)) return;
+  const stack = Stack.of(fn);
+  // As cdk-nag prints the resource of grantExecution's statement.
+  const region = Token.isUnresolved(stack.region) ? "<AWS::Region>" : stack.region;
+  const account = Token.isUnresolved(stack.account) ? "<AWS::AccountId>" : stack.account;
+  const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(cfn)}"}]}]}`;
+  acknowledge(
+    fn.role,
+    `IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${name}:*]`,
+    "Deleting a member stops the sync run that holds it; runs are named per member and start, so the grant " +
+      "covers this one state machine's executions and only states:StopExecution.",
+  );
 }
 
 /** `-c jwtIssuer=https://issuer.example.com/ -c jwtAudience=client-a,client-b`: bring your own IdP. */

@@ -48,5 +48,8 @@ export const apiChallengeConfigSchema = apiMxConfigSchema.extend({
   CHALLENGE_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(600),
 });
 
+/** DELETE a member: MX, the table, and the workflow (to stop a run that holds the member). */
+export const apiDeleteConfigSchema = apiMxConfigSchema.extend(stateMachineConfigSchema.shape);
+
 /** POST …/sync: the table and the workflow only. */
 export const apiSyncConfigSchema = tableConfigSchema.extend(stateMachineConfigSchema.shape);

@@ -3,6 +3,7 @@
 // MX's `{client_id, api_key}` (shared/lambda/mx.ts) and the API signing secret (OAuth states and
 // idempotency ids). Raw secrets are removed from the context once used.
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { StopExecutionCommand } from "@aws-sdk/client-sfn";
 import type { MiddlewareObj } from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
 import { getCache } from "@middy/util";
@@ -35,6 +36,24 @@ export function sfnPort(stateMachineArn: string): SfnPort {
     ports.set(stateMachineArn, port);
   }
   return port;
+}
+
+/** Stops a sync execution by name; one that already ended (or never started) is fine. */
+export function runStopper(stateMachineArn: string): (syncRun: string) => Promise<void> {
+  const executionPrefix = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:`;
+  return async (syncRun) => {
+    try {
+      await sfnClient.send(
+        new StopExecutionCommand({
+          executionArn: `${executionPrefix}${syncRun}`,
+          error: "MemberDeleted",
+          cause: "The member was deleted through the API.",
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof Error && error.name === "ExecutionDoesNotExist")) throw error;
+    }
+  };
 }
 
 /** MX's client on `context.mx` (see shared/lambda/mx.ts). */

@@ -213,13 +213,23 @@ export async function syncMember(
   return { member: memberView(member), started };
 }
 
-/** Deletes the member at MX (already gone is fine) and then every row stored for it. */
+/**
+ * Deletes the member: stops a run that holds it (so it writes no more rows), deletes it at MX (already gone
+ * is fine), then every row stored for it.
+ */
 export async function deleteMember(
-  deps: { mx: MxApi; members: MemberStore; bankData: BankDataStore },
+  deps: {
+    mx: MxApi;
+    members: MemberStore;
+    bankData: BankDataStore;
+    /** Stops the sync execution of that name; resolves when it is stopped or already ended. */
+    stopRun: (syncRun: string) => Promise<void>;
+  },
   userId: string,
   memberGuid: string,
 ): Promise<void> {
   const member = await findOwnedMember(deps.members, userId, memberGuid);
+  if (member.sync.syncRun) await deps.stopRun(member.sync.syncRun);
   try {
     await deps.mx.deleteMember(member.mxUserGuid, memberGuid);
   } catch (error) {
