@@ -1,5 +1,6 @@
 // CDK entry (cdk.json "app"): `npm run synth`, `npx cdk deploy`.
-// Context: -c mxBaseUrl=https://api.mx.com (production MX), -c customerManagedKey=true.
+// Context: -c mxBaseUrl=https://api.mx.com (production MX), -c customerManagedKey=true,
+// -c redirectAllowList=https://app.example.com/connected,… and the API's jwtIssuer/jwtAudience.
 import { buildApp } from "./build";
 
 buildApp().app.synth();

@@ -28,10 +28,14 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxCo
     return typeof value === "string" && value !== "" ? value : undefined;
   };
   const mxBaseUrl = context("mxBaseUrl");
+  const redirectAllowList = context("redirectAllowList")
+    ?.split(",")
+    .map((url) => url.trim());
   const stack = new MxConnectStack(app, STACK_NAME, {
     description: "mx-connect: bank connections through the MX Platform API",
     ...(mxBaseUrl ? { mxBaseUrl } : {}),
     customerManagedKey: context("customerManagedKey") === "true",
+    ...(redirectAllowList ? { redirectAllowList } : {}),
     ...options.stack,
   });
   return { app, stack };

@@ -1,8 +1,9 @@
 // The deployable stack: one construct per concern.
 import { fileURLToPath } from "node:url";
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type { Construct } from "constructs";
+import { ConnectApi } from "./constructs/api";
 import { Data } from "./constructs/data";
 import { RefreshSchedule } from "./constructs/refresh-schedule";
 import { Secrets } from "./constructs/secrets";
@@ -19,6 +20,8 @@ export interface MxConnectStackProps extends StackProps {
   readonly customerManagedKey?: boolean;
   readonly workflow?: SyncWorkflowSettings;
   readonly refreshSchedule?: scheduler.ScheduleExpression;
+  /** URL prefixes an OAuth member's `redirect_url` may start with (your app's return URLs). */
+  readonly redirectAllowList?: readonly string[];
   /** Overrides the repository root (tests). */
   readonly projectRoot?: string;
 }
@@ -28,10 +31,12 @@ export class MxConnectStack extends Stack {
   readonly secrets: Secrets;
   readonly sync: SyncWorkflow;
   readonly refresh: RefreshSchedule;
+  readonly api: ConnectApi;
 
   constructor(scope: Construct, id: string, props: MxConnectStackProps = {}) {
     super(scope, id, props);
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    const mxBaseUrl = props.mxBaseUrl ?? "https://int-api.mx.com";
     this.data = new Data(this, "Data", { customerManagedKey: props.customerManagedKey ?? false });
     this.secrets = new Secrets(this, "Secrets");
     this.sync = new SyncWorkflow(this, "SyncWorkflow", {
@@ -39,7 +44,7 @@ export class MxConnectStack extends Stack {
       projectRoot,
       table: this.data.table,
       mxCredentials: this.secrets.mxCredentials,
-      mxBaseUrl: props.mxBaseUrl ?? "https://int-api.mx.com",
+      mxBaseUrl,
     });
     this.refresh = new RefreshSchedule(this, "RefreshSchedule", {
       projectRoot,
@@ -48,9 +53,17 @@ export class MxConnectStack extends Stack {
       ...(props.refreshSchedule ? { schedule: props.refreshSchedule } : {}),
     });
 
-    // API: the HTTP API and its authorizer (infra/constructs/api.ts, auth.ts) plug in here, e.g.
-    //   new Api(this, "Api", { table, mxCredentials, oauthStateKey, syncStateMachine, ... })
-    // with `sync.stateMachine.grantStartExecution(fn)` / `grantTaskResponse(fn)` for the routes that need them.
+    // The HTTP API and its JWT authorizer (infra/constructs/api.ts): per-route grants are made there.
+    this.api = new ConnectApi(this, "Api", {
+      projectRoot,
+      table: this.data.table,
+      mxSecret: this.secrets.mxCredentials,
+      oauthStateKey: this.secrets.oauthStateKey,
+      stateMachine: this.sync.stateMachine,
+      mxBaseUrl,
+      challengeTimeoutSeconds: (props.workflow?.challengeTimeout ?? Duration.seconds(600)).toSeconds(),
+      ...(props.redirectAllowList ? { redirectAllowList: props.redirectAllowList } : {}),
+    });
 
     new CfnOutput(this, "TableName", { value: this.data.table.tableName });
     new CfnOutput(this, "MxCredentialsSecretArn", {

@@ -45,7 +45,7 @@ export interface LocalWorkflow {
   /** Definitions as deployed (tokens resolved), by role and by logical id. */
   definitions: Record<string, JsonObject>;
   functions: readonly TemplateFunction[];
-  /** Environment variable names the functions expect (their literal value in the template, if any). */
+  /** Variables the workflow's functions expect (with their literal value in the template, if any). */
   requiredEnvironment: Record<string, string | undefined>;
   /** Throws, naming them, if variables the handlers expect are missing from `env` (default process.env). */
   checkEnvironment(env?: NodeJS.ProcessEnv): void;
@@ -81,8 +81,11 @@ export async function loadLocalWorkflow(options: LoadWorkflowOptions = {}): Prom
     }
   }
 
+  // Only the functions the state machines invoke (the API's functions run in the local API server).
+  const definitionsText = machines.map((machine) => JSON.stringify(machine.definition)).join("\n");
+  const invoked = functions.filter((fn) => definitionsText.includes(JSON.stringify(fn.arn)));
   const requiredEnvironment: Record<string, string | undefined> = {};
-  for (const fn of functions) {
+  for (const fn of invoked) {
     for (const [name, literal] of Object.entries(fn.environment)) {
       if (!RUNTIME_ONLY_VARIABLES.has(name)) requiredEnvironment[name] = literal;
     }
