@@ -33,7 +33,8 @@ const entryOf = (r: Resource) => String(r.Metadata?.["mx-connect:entry"]);
 /** The actions granted to a function's role, across its policies. */
 function actionsOf(functionLogicalId: string): string[] {
   const fn = resources[functionLogicalId];
-  const roleRef = (fn?.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  if (!fn) throw new Error(`no function ${functionLogicalId}`);
+  const roleRef = (fn.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
   return ofType("AWS::IAM::Policy")
     .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
     .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
@@ -178,7 +179,7 @@ describe("the refresh schedule", () => {
       Target: { Arn: { Ref: refreshMachine } },
     });
     const roleId = (
-      (schedule?.Properties.Target as { RoleArn: unknown }).RoleArn as { "Fn::GetAtt": [string] }
+      ((schedule as Resource).Properties.Target as { RoleArn: unknown }).RoleArn as { "Fn::GetAtt": [string] }
     )["Fn::GetAtt"][0];
     const statements = ofType("AWS::IAM::Policy")
       .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
