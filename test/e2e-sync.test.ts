@@ -120,6 +120,15 @@ describe("a credential member", () => {
   });
 });
 
+/** How many workflow runs were started for the member so far (the local Step Functions' own list). */
+function runsOf(memberGuid: string): number {
+  const { executions } = app.stack.workflow.stepFunctions.listExecutions({
+    stateMachineArn: app.stack.workflow.stateMachineArn,
+    maxResults: 1000,
+  });
+  return executions.filter((e) => e.name.startsWith(`${memberGuid}-`)).length;
+}
+
 /** Waits for a run that finished after `previousFinishedAt`. */
 async function waitForSyncAfter(api: ApiClient, guid: string, previousFinishedAt: string) {
   for (let poll = 0; poll < 400; poll++) {
@@ -129,6 +138,43 @@ async function waitForSyncAfter(api: ApiClient, guid: string, previousFinishedAt
   }
   throw new Error(`no new sync finished for ${guid}`);
 }
+
+describe("refresh on request", () => {
+  it("two calls at once start one run", async () => {
+    // Prepare: a synced member never refreshed. Run names collapse per 10 s window: stay clear of a
+    // window's edge so both calls share one (the lease covers calls further apart).
+    const api = await clientFor(app);
+    const member = await waitForSync(api, (await createCredentialMember(api, "password")).guid);
+    const intoWindow = Date.now() % 10_000;
+    if (intoWindow > 8_000) await new Promise((resolve) => setTimeout(resolve, 10_050 - intoWindow));
+    const before = runsOf(member.guid);
+
+    // Act
+    const replies = await Promise.all([
+      api.post(`/v1/members/${member.guid}/sync`),
+      api.post(`/v1/members/${member.guid}/sync`),
+    ]);
+
+    // Assess
+    expect(replies.map((r) => r.status)).toEqual([202, 202]);
+    const after = await waitForSyncAfter(api, member.guid, member.sync.finished_at ?? "");
+    expect(after.sync.status).toBe("SYNCED");
+    expect(runsOf(member.guid) - before).toBe(1);
+  });
+
+  it("while a run holds the member, another call starts nothing", async () => {
+    const api = await clientFor(app);
+    const member = await createCredentialMember(api, "challenge");
+    await waitForChallenge(api, member.guid);
+    const before = runsOf(member.guid);
+
+    const res = await api.post(`/v1/members/${member.guid}/sync`);
+
+    expect(res.status).toBe(202);
+    expect(res.body.member.sync.status).toBe("CHALLENGED");
+    expect(runsOf(member.guid)).toBe(before);
+  });
+});
 
 describe("MFA answered through the API", () => {
   it("CHALLENGED → the app reads the prompt, POSTs the answer (202) → SYNCED", async () => {
