@@ -21,6 +21,28 @@ afterAll(async () => {
   await app?.close();
 });
 
+describe("institutions", () => {
+  it("searches by name and lists an institution's credential fields", async () => {
+    const api = await clientFor(app);
+
+    const search = await api.get("/v1/institutions?name=mx%20bank");
+    const fields = await api.get("/v1/institutions/mxbank/credentials");
+    const unknown = await api.get("/v1/institutions/no_such_bank/credentials");
+
+    expect(search.status).toBe(200);
+    const codes = (search.body.institutions as { code: string }[]).map((i) => i.code);
+    expect(codes).toEqual(expect.arrayContaining(["mxbank", "mx_bank_oauth"]));
+    expect(search.body.pagination.total_entries).toBeGreaterThanOrEqual(2);
+    expect(fields.status).toBe(200);
+    expect((fields.body.credentials as { field_name: string }[]).map((f) => f.field_name)).toEqual([
+      "LOGIN",
+      "PASSWORD",
+    ]);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("not_found");
+  });
+});
+
 describe("a credential member", () => {
   let api: ApiClient;
   let synced: MemberView;
