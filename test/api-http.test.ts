@@ -309,6 +309,18 @@ describe("payload format 2.0 event", () => {
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ message: "Request Entity Too Large" });
   });
+
+  it("answers 413 to a chunked body (no content-length) that grows past the limit", async () => {
+    const response = await rawRequest({
+      path: "/v1/echo",
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      chunks: Array.from({ length: 20 }, () => "x".repeat(8 * 1024)),
+    });
+
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body)).toEqual({ message: "Request Entity Too Large" });
+  });
 });
 
 describe("response mapping", () => {
@@ -427,6 +439,8 @@ function rawRequest(options: {
   path: string;
   method?: string;
   headers: Record<string, string | string[]>;
+  /** Written one by one: the body goes chunked, without a content-length. */
+  chunks?: string[];
 }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((done, fail) => {
     const req = request(`${api.url}${options.path}`, {
@@ -446,6 +460,7 @@ function rawRequest(options: {
       res.on("error", fail);
     });
     req.on("error", fail);
+    for (const chunk of options.chunks ?? []) req.write(chunk);
     req.end();
   });
 }

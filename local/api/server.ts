@@ -144,17 +144,21 @@ function apiGatewayTime(date: Date): string {
 
 class BodyTooLargeError extends Error {}
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limit) throw new BodyTooLargeError();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // Past the limit the rest is still read (and dropped) before the 413 goes out: answering mid-upload and
+  // closing would reset the connection under a client still sending, and it would never see the 413.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = Number(req.headers["content-length"] ?? 0) > limit ? limit + 1 : 0;
+    req.on("data", (chunk: Buffer) => {
+      if (size > limit) return;
+      size += chunk.length;
+      if (size > limit) chunks.length = 0;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => (size > limit ? reject(new BodyTooLargeError()) : resolve(Buffer.concat(chunks))));
+    req.on("error", reject);
+  });
 }
 
 const structuredResultSchema = z.object({
