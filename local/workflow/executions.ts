@@ -14,6 +14,7 @@ import {
   type Json,
   type JsonObject,
   prepareLocalDefinition,
+  type TaskHandler,
   type TaskTokenBroker,
 } from "./asl";
 import { type LambdaTarget, MAX_PAYLOAD_BYTES } from "./lambda";
@@ -105,6 +106,8 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, Execution>();
   private readonly tokens = new Map<string, PendingToken>();
   private readonly closedTokens = new Map<string, "used" | "timed-out">();
+  /** Handler calls under way: close() waits for them, so none writes to a store closed under it. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(options: LocalStepFunctionsOptions = {}) {
     this.region = options.region ?? "us-east-1";
@@ -144,7 +147,7 @@ export class LocalStepFunctions {
         sleep: (ms) => sleep(ms, stopped.signal),
       };
       const running = machine.run(input as never, {
-        overrides: { taskResourceLocalHandlers: local.handlers(runtime) as never },
+        overrides: { taskResourceLocalHandlers: this.tracked(local.handlers(runtime)) as never },
         context: {
           Execution: { Id: execution.executionArn, Name: execution.name, RoleArn: `${arn}-role` },
           StateMachine: { Id: arn, Name: spec.name },
@@ -321,11 +324,25 @@ export class LocalStepFunctions {
       }));
   }
 
-  /** Stops every running execution (their handlers may still finish the call in progress). */
+  /** Stops every running execution and waits for the handler calls already under way to return. */
   async close(): Promise<void> {
     const running = [...this.executions.values()].filter((e) => e.status === "RUNNING");
     for (const execution of running) execution.stop("LocalStackClosed", "The local stack was closed");
     await Promise.allSettled(running.map((e) => e.done));
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private tracked(handlers: Record<string, TaskHandler>): Record<string, TaskHandler> {
+    const track =
+      (handler: TaskHandler): TaskHandler =>
+      (input) => {
+        const call = handler(input);
+        this.inFlight.add(call);
+        const forget = () => this.inFlight.delete(call);
+        call.then(forget, forget);
+        return call;
+      };
+    return Object.fromEntries(Object.entries(handlers).map(([name, handler]) => [name, track(handler)]));
   }
 
   private execution(executionArn: string | undefined): Execution {
@@ -358,7 +375,10 @@ export class LocalStepFunctions {
         settled.catch(() => {}); // a failure may arrive before the task awaits it
         if (timeoutMs !== undefined) {
           // The library ends the task with States.Timeout at timeoutMs; the token dies just after.
-          pending.timer = setTimeout(() => this.closeToken(token, "timed-out"), timeoutMs + 50);
+          pending.timer = setTimeout(() => {
+            pending.reject(new Error("Task timed out")); // the task has already ended; free its handler call
+            this.closeToken(token, "timed-out");
+          }, timeoutMs + 50);
           pending.timer.unref();
         }
         this.tokens.set(token, pending);
@@ -388,8 +408,11 @@ export class LocalStepFunctions {
   }
 
   private revokeTokens(executionArn: string): void {
-    for (const [token, pending] of this.tokens)
-      if (pending.executionArn === executionArn) this.closeToken(token, "used");
+    for (const [token, pending] of this.tokens) {
+      if (pending.executionArn !== executionArn) continue;
+      pending.reject(new Error("Execution stopped")); // nobody can answer it now; free its handler call
+      this.closeToken(token, "used");
+    }
   }
 }
 
