@@ -3,7 +3,7 @@
 // in `.local/` (or DEV_JWT_KEY_FILE) that `npm start` trusts; it means nothing to a deployed API.
 import "./polyfills";
 import { parseArgs } from "node:util";
-import { z } from "zod";
+import * as z from "zod";
 import { createDevIssuer } from "./api/jwt";
 
 const usage = "usage: npm run -s dev-token -- <user-id> [--ttl <seconds>]";

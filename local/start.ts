@@ -3,7 +3,7 @@
 // `startAll()` is the same composition for tests and the demo.
 import "./polyfills";
 import { pathToFileURL } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import { apiRoutes } from "../infra/api/routes";
 import { createDevIssuer, type DevIssuer, type DevTokenOptions } from "./api/jwt";
 import { type ApiServer, type LocalRoute, startApiServer } from "./api/server";

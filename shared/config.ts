@@ -1,7 +1,7 @@
 // Lambda configuration: environment variables parsed by zod once per cold start. Each Lambda reads only
 // the subset it needs (a schema per role), so a function is never blocked by a variable it does not use,
 // and a missing or malformed variable fails the cold start with a message naming it.
-import { z } from "zod";
+import * as z from "zod";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "SILENT", "CRITICAL"] as const;
 

@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CryptoKey, JWK, JWTPayload } from "jose";
 import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 
 /** HTTP API JWT authorizers accept RSA signatures only, so the dev issuer signs with RS256. */
 const ALG = "RS256";

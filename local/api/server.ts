@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import type { JwtAuthorizer, JwtAuthorizerContext } from "./jwt";
 import { createLambdaContext, LOCAL_ACCOUNT_ID } from "./lambda-context";
 

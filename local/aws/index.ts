@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { z } from "zod";
+import * as z from "zod";
 import { AwsApiError, type LocalStepFunctions } from "../workflow/executions";
 
 export interface LocalAwsOptions {

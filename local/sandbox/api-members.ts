@@ -1,5 +1,5 @@
 // Members: create, read, status, aggregate, identify, MFA, OAuth window, delete.
-import { z } from "zod";
+import * as z from "zod";
 import { badRequest, conflict, unprocessable } from "./errors";
 import {
   type ApiReply,

@@ -1,5 +1,5 @@
 // Users and institutions.
-import { z } from "zod";
+import * as z from "zod";
 import { badRequest, conflict, notFound } from "./errors";
 import { type ApiReply, type ApiRequest, jsonObjectBody, noContent, ok, parseWith, wrapped } from "./http";
 import { findInstitution, INSTITUTIONS, institutionView } from "./institutions";

@@ -1,5 +1,5 @@
 // Request/response plumbing shared by the API routes: JSON replies, body parsing at the edge with zod.
-import type { z } from "zod";
+import type * as z from "zod";
 import { badRequest, unprocessable, unsupportedMediaType } from "./errors";
 import type { SandboxState } from "./state";
 

@@ -1,5 +1,5 @@
 // The sandbox's knobs: the world a test or a benchmark asks for (size, timing, faults), validated once.
-import { z } from "zod";
+import * as z from "zod";
 
 export interface FaultKnobs {
   /** Fraction (0..1) of API requests answered 429 with `Retry-After: retryAfterSeconds`. */

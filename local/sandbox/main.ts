@@ -1,6 +1,6 @@
 // `npm run sandbox`: the MX sandbox on MX_SANDBOX_PORT (default 4010) until SIGINT/SIGTERM.
 import "../polyfills";
-import { z } from "zod";
+import * as z from "zod";
 import { startSandbox } from "./index";
 import { knobsPatchFromEnv } from "./knobs";
 

@@ -1,6 +1,6 @@
 // The Connect API's configuration, parsed once per container by shared/config.ts (a missing or malformed
 // variable fails with a message naming it). Each route reads only the schema for what it touches.
-import { z } from "zod";
+import * as z from "zod";
 import { mxConfigSchema, stateMachineConfigSchema, tableConfigSchema } from "../config";
 
 /** Routes that only read the table. */

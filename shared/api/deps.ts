@@ -8,7 +8,7 @@ import type { MiddlewareObj } from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
 import { getCache } from "@middy/util";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { documentClient, sfnClient } from "../lambda/clients";
 import { type MxContext, mxClient, mxSecret } from "../lambda/mx";
 import { createStores, type Stores } from "../storage/dynamo";

@@ -7,7 +7,7 @@ import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import httpJsonBodyParser from "@middy/http-json-body-parser";
 import httpSecurityHeaders from "@middy/http-security-headers";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { type ZodType, z } from "zod";
+import * as z from "zod";
 import { logger, loggerContext } from "../lambda/logger";
 import {
   MxError,
@@ -85,7 +85,7 @@ export class InvalidRequestError extends ApiError {
   }
 }
 
-function parsePart<T>(schema: ZodType<T>, value: unknown, where: string): T {
+function parsePart<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new InvalidRequestError(where, result.error);
   return result.data;
@@ -143,9 +143,9 @@ export function errorResponse(error: unknown): { result: HttpResult; log: "none"
 }
 
 export interface RouteSpec<P, Q, B> {
-  params?: ZodType<P>;
-  query?: ZodType<Q>;
-  body?: ZodType<B>;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
   /** Only the OAuth callback: no signed-in user. */
   public?: true;
   /** How errors are answered: JSON for apps, a small page for the browser (the OAuth callback). */

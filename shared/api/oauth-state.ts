@@ -2,7 +2,7 @@
 // Format: base64url(JSON payload) "." base64url(HMAC-SHA256(payload)). The key comes from Secrets
 // Manager; the nonce makes each state single-use (OnceStore.claim) once the signature and expiry hold.
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { memberGuidSchema, userIdSchema } from "./schemas";
 
 /** A state lives at most this long: the user signs in at the bank within minutes or starts again. */

@@ -1,6 +1,6 @@
 // The Connect API's OpenAPI 3.1 description, generated from the route table (infra/api/routes.ts) and the
 // very zod schemas that validate requests (schemas.ts), so the description cannot drift from the code.
-import { z } from "zod";
+import * as z from "zod";
 import { apiRoutes } from "../../infra/api/routes";
 import { MAX_BODY_BYTES } from "./http";
 import * as s from "./schemas";

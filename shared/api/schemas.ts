@@ -1,6 +1,6 @@
 // The Connect API's request and response schemas. The same zod schemas validate every request at the edge
 // and generate the OpenAPI description (openapi.ts, via zod 4's z.toJSONSchema), so the two never drift.
-import { z } from "zod";
+import * as z from "zod";
 import { SYNC_STATUSES } from "../domain/connection";
 import {
   accountOwnerSchema,

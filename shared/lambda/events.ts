@@ -1,5 +1,5 @@
 // Parsing a Lambda's event at the edge: one zod schema per event, one clear error when it does not fit.
-import type { z } from "zod";
+import type * as z from "zod";
 
 /** The event does not match its schema. Its message names the fields, never their values. */
 export class InvalidEventError extends Error {

@@ -4,7 +4,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { MiddlewareObj } from "@middy/core";
-import { z } from "zod";
+import * as z from "zod";
 import { baseConfigSchema, config } from "../config";
 
 const { POWERTOOLS_SERVICE_NAME, LOG_LEVEL } = config(baseConfigSchema);

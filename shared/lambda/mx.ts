@@ -8,7 +8,7 @@ import type { MiddlewareObj } from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
 import { getCache } from "@middy/util";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import type { MxApi } from "../mx/api";
 import { createMxClient } from "../mx/client";
 

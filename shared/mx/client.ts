@@ -1,6 +1,6 @@
 // The MX Platform API client (v20111101): implements the MxApi port over fetch.
 // It never reads env or secrets itself: callers pass the base URL and credentials.
-import { z } from "zod";
+import * as z from "zod";
 import type {
   CreateMemberInput,
   InstitutionQuery,

@@ -1,7 +1,7 @@
 // HTTP transport for the MX Platform API: auth and version headers, per-attempt timeout,
 // typed errors, response validation, and retries with capped exponential backoff and full
 // jitter (honouring Retry-After) for the calls that are safe to repeat.
-import type { z } from "zod";
+import type * as z from "zod";
 import { errorForStatus, MxError, MxNetworkError, MxResponseError, MxTimeoutError } from "./errors";
 
 export const MX_ACCEPT = "application/vnd.mx.api.v1+json";

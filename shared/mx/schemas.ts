@@ -1,6 +1,6 @@
 // Runtime schemas for the MX responses this project reads: the fields we use, validated at the edge.
 // Types come from MX's own models where they line up (see api.ts); these schemas are the runtime check.
-import { z } from "zod";
+import * as z from "zod";
 
 const nullableString = z.string().nullish();
 const nullableNumber = z.number().nullish();

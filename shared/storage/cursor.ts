@@ -1,7 +1,7 @@
 // Opaque pagination cursors: base64url of a DynamoDB key. Not signed (they carry only keys the caller
 // may read anyway), but decoded strictly: the shape, the partition and the range are checked against the
 // query, so a malformed or foreign cursor is an InvalidCursorError (400), never a DynamoDB error (500).
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidCursorError } from "./errors";
 
 const MAX_CURSOR_LENGTH = 2048;

@@ -11,7 +11,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { SYNC_STATUSES } from "../domain/connection";
 import {
   type Account,

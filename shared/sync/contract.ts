@@ -1,6 +1,6 @@
 // The sync workflow's payloads: what enters the state machine and what each task returns.
 // Nothing secret ever appears here: guids, flags, counts and timings only.
-import { z } from "zod";
+import * as z from "zod";
 
 const guid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[A-Za-z0-9-]{1,64}$`));
 

@@ -1,7 +1,7 @@
 // What a failed task left in the run (a Catch's `{Error, Cause}`), made safe to store and show: the
 // error message only (no stack trace), with anything that looks like a credential or token removed,
 // trimmed to a short line.
-import { z } from "zod";
+import * as z from "zod";
 
 const MAX_MESSAGE = 300;
 
