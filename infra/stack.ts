@@ -65,6 +65,11 @@ export class MxConnectStack extends Stack {
       ...(props.redirectAllowList ? { redirectAllowList: props.redirectAllowList } : {}),
     });
 
+    new CfnOutput(this, "ApiUrl", { value: this.api.url });
+    if (this.api.auth) {
+      new CfnOutput(this, "UserPoolId", { value: this.api.auth.userPool.userPoolId });
+      new CfnOutput(this, "UserPoolClientId", { value: this.api.auth.appClient.userPoolClientId });
+    }
     new CfnOutput(this, "TableName", { value: this.data.table.tableName });
     new CfnOutput(this, "MxCredentialsSecretArn", {
       value: this.secrets.mxCredentials.secretArn,

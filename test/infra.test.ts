@@ -208,3 +208,18 @@ describe("cdk-nag AwsSolutions", () => {
     expect(() => checked.synth()).toThrow(/Validation failed|AwsSolutions/);
   });
 });
+
+describe("outputs", () => {
+  it("tells the deployer the API URL, the user pool to sign in with, and where to put the MX credentials", () => {
+    // Prepare
+    const outputs = template.toJSON().Outputs as Record<string, unknown>;
+
+    // Act
+    const names = Object.keys(outputs);
+
+    // Assess
+    expect(names).toEqual(
+      expect.arrayContaining(["ApiUrl", "UserPoolId", "UserPoolClientId", "MxCredentialsSecretArn"]),
+    );
+  });
+});
