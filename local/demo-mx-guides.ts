@@ -1,4 +1,4 @@
-// `npm run demo`: walks MX's two guides through the MX client and prints each step.
+// `npm run demo:mx-guides`: walks MX's two guides through the MX client and prints each step.
 // (1) Account owners: user → institution → credential fields → credential member (MFA) → identify →
 //     poll → answer MFA → poll → owners. (2) OAuth: OAuth member → open the OAuth window → authorize
 //     like a browser → poll → accounts → transactions page by page.
@@ -6,7 +6,7 @@
 // talks to that MX on purpose (and polls every 3 s, MX's floor). Never prints a secret.
 import "./polyfills";
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { connectionPhase } from "../shared/domain/connection";
 import { createMxClient, type MxClient } from "../shared/mx/client";
 import { iteratePages } from "../shared/mx/pages";
