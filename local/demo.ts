@@ -211,7 +211,7 @@ async function createCredentialMember(demo: Demo, password: string, identify: bo
 
 async function connectWithCredentials(demo: Demo): Promise<MemberView> {
   step(
-    "Connect mxbank with a username and password (identify: true, for the account owners)",
+    "Connect mxbank with the user's credentials (identify: true, for the account owners)",
     "(credentials go to the API once; they are never stored, logged or shown)",
   );
   const member = await createCredentialMember(demo, PASSWORD_CONNECTS, true);

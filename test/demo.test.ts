@@ -1,0 +1,111 @@
+// `npm run demo` and `npm run demo:mx-guides` as a user runs them: separate processes, offline (the MX
+// sandbox on loopback). The demo's printed story is what the user gets, so the test reads it as they would:
+// the exit code, each outcome in the summary, and no secret anywhere in what it printed.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_API_KEY } from "../local/sandbox";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const children: ChildProcess[] = [];
+
+/** `npm run -s <script>`, with no MX settings inherited (the demos must use the sandbox here). */
+async function npmRun(script: string): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ["MX_BASE_URL", "MX_CLIENT_ID", "MX_API_KEY"]) delete env[name];
+  // Its own process group, so afterAll can stop npm and the script under it if a run hangs.
+  const child = spawn("npm", ["run", "--silent", script], {
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const [code] = (await once(child, "close")) as [number | null];
+  return { code, stdout, stderr };
+}
+
+let demo: Run;
+let guides: Run;
+
+beforeAll(async () => {
+  [demo, guides] = await Promise.all([npmRun("demo"), npmRun("demo:mx-guides")]);
+}, 180_000);
+
+afterAll(() => {
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      process.kill(-child.pid, "SIGKILL");
+    }
+  }
+});
+
+describe("npm run demo", () => {
+  it("exits 0 and says every outcome was as expected", () => {
+    expect(demo.code, `${demo.stdout}\n${demo.stderr}`).toBe(0);
+    expect(demo.stdout).toContain("Every outcome as expected");
+  });
+
+  it("prints the four outcomes in the summary, the synced ones with data", () => {
+    const row = (member: string, institution: string, outcome: string) =>
+      new RegExp(`${member}\\s+${institution}\\s+${outcome}\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+ok`).exec(
+        demo.stdout,
+      );
+
+    const synced = [row("credentials", "mxbank", "SYNCED"), row("MFA", "mxbank", "SYNCED")];
+    const oauth = row("OAuth", "mx_bank_oauth", "SYNCED");
+    const refused = row("refused", "mxbank", "NEEDS_USER");
+
+    for (const match of [...synced, oauth]) {
+      expect(match, demo.stdout).not.toBeNull();
+      expect(Number(match?.[2])).toBeGreaterThan(0);
+      expect(Number(match?.[3])).toBeGreaterThan(0);
+    }
+    expect(refused, demo.stdout).not.toBeNull();
+    expect(refused?.slice(1)).toEqual(["0", "0", "0"]);
+  });
+
+  it("shows the MFA prompt, the OAuth hops and the refusal's reason", () => {
+    expect(demo.stdout).toContain("CHALLENGED (prompt waiting)");
+    expect(demo.stdout).toMatch(/TEXT: ".+\?"/);
+    expect(demo.stdout).toMatch(/\/oauth\/window\/… → 200/);
+    expect(demo.stdout).toMatch(/\/v1\/oauth\/callback\/…\?status=success&member_guid=MBR-/);
+    expect(demo.stdout).toMatch(/reason for the user: ".+"/);
+    expect(demo.stdout).toContain("= the sync record's counts");
+  });
+
+  it("prints no credential, MFA answer, key, token or OAuth state", () => {
+    const printed = `${demo.stdout}\n${demo.stderr}`;
+
+    expect(printed).not.toContain(DEFAULT_API_KEY);
+    expect(printed).not.toContain("Bearer");
+    // The credential values and the MFA answer (case-sensitive: the field labels "Password" may show).
+    for (const secret of [/\bmxuser\b/, /\bpassword\b/, /\bchallenge\b/, /\bINVALID\b/, /\bcorrect\b/]) {
+      expect(printed).not.toMatch(secret);
+    }
+    expect(printed).not.toMatch(/eyJ[\w-]+\.[\w-]+/); // a JWT
+    expect(printed).not.toMatch(/[\w-]{16,}\.[\w-]{43}/); // an OAuth state
+    expect(printed).not.toMatch(/[A-Za-z0-9_-]{60,}/); // a task token or any other long opaque string
+  });
+});
+
+describe("npm run demo:mx-guides", () => {
+  it("walks both MX guides and exits 0", () => {
+    expect(guides.code, `${guides.stdout}\n${guides.stderr}`).toBe(0);
+    expect(guides.stdout).toContain("Guide 1");
+    expect(guides.stdout).toContain("Guide 2");
+    expect(guides.stdout).toMatch(/Done in/);
+  });
+});
