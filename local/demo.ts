@@ -526,9 +526,13 @@ main().then(
   },
   (error: unknown) => {
     // DemoError messages are written for the reader; anything else is shown by name and message only.
-    console.error(
-      `\nDemo failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
-    );
+    const message =
+      error instanceof DemoError
+        ? error.message
+        : error instanceof Error
+          ? `${error.name}: ${error.message}`
+          : String(error);
+    console.error(`\nDemo failed: ${message}`);
     process.exitCode = 1;
   },
 );
