@@ -31,11 +31,18 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxCo
   const redirectAllowList = context("redirectAllowList")
     ?.split(",")
     .map((url) => url.trim());
+  // `-c transactionPageConcurrency=N`: the transactions Map's MaxConcurrency (default 4); `npm run bench`
+  // synthesizes its concurrency-1 baseline with it.
+  const concurrencyContext: unknown = app.node.tryGetContext("transactionPageConcurrency");
+  const pageConcurrency = concurrencyContext === undefined ? undefined : String(concurrencyContext);
+  if (pageConcurrency !== undefined && !/^[1-9][0-9]{0,2}$/.test(pageConcurrency))
+    throw new Error("Context transactionPageConcurrency must be an integer from 1 to 999");
   const stack = new MxConnectStack(app, STACK_NAME, {
     description: "mx-connect: bank connections through the MX Platform API",
     ...(mxBaseUrl ? { mxBaseUrl } : {}),
     customerManagedKey: context("customerManagedKey") === "true",
     ...(redirectAllowList ? { redirectAllowList } : {}),
+    ...(pageConcurrency ? { workflow: { transactionPageConcurrency: Number(pageConcurrency) } } : {}),
     ...options.stack,
   });
   return { app, stack };

@@ -1,0 +1,73 @@
+// `npm run bench [-- --json] [-- --only storage,sync,polling]`: every figure beside a baseline measured in
+// the same run, on this machine, offline (loopback only). See local/bench/README.md.
+import "./polyfills";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import * as z from "zod";
+import { benchPolling } from "./bench/polling";
+import { benchStorageTable } from "./bench/storage";
+import { benchSync } from "./bench/sync";
+import { type BenchTable, formatTable } from "./bench/table";
+
+// The SDK warns once per process that its Node 20 support ends in 2027; the README states the versions.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const BENCHMARKS = {
+  storage: async () => [await benchStorageTable()],
+  sync: () => benchSync(),
+  polling: async () => [benchPolling()],
+} satisfies Record<string, () => Promise<BenchTable[]>>;
+type BenchName = keyof typeof BENCHMARKS;
+const NAMES = Object.keys(BENCHMARKS) as BenchName[];
+
+const argsSchema = z.object({
+  json: z.boolean().default(false),
+  only: z
+    .string()
+    .optional()
+    .transform((list) => (list ? list.split(",").map((name) => name.trim()) : NAMES))
+    .pipe(z.array(z.enum(NAMES as [BenchName, ...BenchName[]])).min(1)),
+});
+
+const { values } = parseArgs({ options: { json: { type: "boolean" }, only: { type: "string" } } });
+const parsed = argsSchema.safeParse(values);
+if (!parsed.success) {
+  console.error(`Usage: npm run bench -- [--json] [--only ${NAMES.join(",")}]`);
+  process.exit(2);
+}
+const args = parsed.data;
+
+const cpu = cpus();
+const machine = {
+  cores: cpu.length,
+  cpu: cpu[0]?.model.trim() ?? "unknown",
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${process.platform}/${process.arch}`,
+};
+const date = new Date().toISOString();
+console.log(`# mx-connect benchmarks, ${date}`);
+console.log(
+  `# ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}\n`,
+);
+
+const tables: BenchTable[] = [];
+for (const name of args.only) {
+  const started = performance.now();
+  for (const table of await BENCHMARKS[name]()) {
+    tables.push(table);
+    console.log(`${formatTable(table)}\n`);
+  }
+  console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+}
+
+if (args.json) {
+  const dir = fileURLToPath(new URL("../bench-results", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-${date.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify({ date, machine, tables }, null, 2)}\n`);
+  console.log(`Wrote ${file}`);
+}
