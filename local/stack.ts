@@ -87,8 +87,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (!syncArn || !refreshArn)
     throw new Error("The synthesized stack lacks the sync or refresh state machine");
 
-  const closers: (() => Promise<void>)[] = [() => loaded.stepFunctions.close()];
+  // Executions stop (and their handler calls return) first, then the services they were calling.
+  const closers: (() => Promise<void>)[] = [];
   const close = async () => {
+    await loaded.stepFunctions.close().catch(() => {});
     for (const closeOne of closers.splice(0).reverse()) await closeOne().catch(() => {});
   };
   try {
