@@ -1,21 +1,23 @@
 // One variant of the sync benchmark, in its own process (handlers cache their configuration, so there is
 // one embedded stack per process): the synthesized state machine and the real handlers on the embedded
-// stack, a first sync of one large member, then optionally a scheduled-style refresh of the same member.
+// stack; first syncs of large members (the median wall time of `repeats` runs, each on a fresh member),
+// then optionally a refresh of the first member, as the daily schedule starts it.
 //
-//   npx tsx local/bench/sync-run.ts [--page-concurrency 1] [--refresh] [--accounts 3] [--transactions 10000]
+//   npx tsx local/bench/sync-run.ts [--page-concurrency 1] [--refresh] [--repeats 3]
+//                                   [--accounts 3] [--transactions 10000] [--mx-latency-ms 30]
 //
 // Prints the figures as JSON (or sends them to the parent process when forked with an IPC channel).
 import "../polyfills";
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { ScanCommand, type ScanCommandInput } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { createMxClient } from "../../shared/mx/client";
-import { createStores } from "../../shared/storage/dynamo";
+import { createStores, type Stores } from "../../shared/storage/dynamo";
+import { PARTITION_KEY } from "../../shared/storage/table";
 import type { SyncRequest } from "../../shared/sync/contract";
-import { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID, TEST_USERNAME } from "../sandbox";
+import { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID, type Sandbox, TEST_USERNAME } from "../sandbox";
 import { type LocalStack, startLocalStack } from "../stack";
 import type { Json } from "../workflow/asl";
 
@@ -23,6 +25,8 @@ const optionsSchema = z.object({
   /** The transactions Map's MaxConcurrency; absent = the product default from the definition. */
   pageConcurrency: z.coerce.number().int().min(1).max(40).optional(),
   refresh: z.boolean().default(false),
+  /** Measured first syncs (each on a fresh member); the wall time reported is their median. */
+  repeats: z.coerce.number().int().min(1).max(9).default(1),
   accounts: z.coerce.number().int().min(1).max(50).default(3),
   transactions: z.coerce.number().int().min(1).max(100_000).default(10_000),
   /** Added to every MX request by the sandbox: stands in for MX's round trip. */
@@ -49,7 +53,10 @@ export interface RunFigures {
 export interface SyncRunResult {
   /** MaxConcurrency of the transactions Map as synthesized (read back from the definition run). */
   mapMaxConcurrency: number | undefined;
+  /** The first measured first sync, with the median wall time of all of them. */
   initial: RunFigures;
+  /** Every measured first sync's wall time, in run order. */
+  initialWallSeconds: number[];
   refresh?: RunFigures;
 }
 
@@ -71,47 +78,65 @@ function mapMaxConcurrency(node: Json): number | undefined {
   return mapMaxConcurrency(Object.values(node));
 }
 
-async function countItems(
-  stack: LocalStack,
-  filter: Pick<
-    ScanCommandInput,
-    "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues"
-  >,
-): Promise<number> {
+const bytes = (value: unknown) => (value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value)));
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+interface Bench {
+  stack: LocalStack;
+  sandbox: Sandbox;
+  stores: Stores;
+  doc: DynamoDBDocumentClient;
+}
+
+/**
+ * The user's transaction rows (one member per benchmark user), optionally only those `syncRun` wrote:
+ * a COUNT Query per account partition (`ACCOUNT#<guid>`, shared/storage/README.md).
+ */
+async function countTransactions(bench: Bench, userId: string, syncRun?: string): Promise<number> {
   let count = 0;
-  let start: ScanCommandInput["ExclusiveStartKey"];
-  do {
-    const page = await stack.dynamo.client.send(
-      new ScanCommand({
-        TableName: stack.dynamo.tableName,
-        Select: "COUNT",
-        ExclusiveStartKey: start,
-        ...filter,
-      }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for (const account of await bench.stores.bankData.listAccounts(userId)) {
+    let start: QueryCommandInput["ExclusiveStartKey"];
+    do {
+      const page = await bench.doc.send(
+        new QueryCommand({
+          TableName: bench.stack.dynamo.tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, ...(syncRun ? { "#run": "syncRun" } : {}) },
+          ExpressionAttributeValues: {
+            ":pk": `ACCOUNT#${account.guid}`,
+            ...(syncRun ? { ":run": syncRun } : {}),
+          },
+          ...(syncRun ? { FilterExpression: "#run = :run" } : {}),
+          Select: "COUNT",
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
   return count;
 }
 
-const bytes = (value: unknown) => (value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value)));
-
-async function runOnce(stack: LocalStack, request: SyncRequest, name: string): Promise<RunFigures> {
-  const sandbox = stack.sandbox;
-  if (!sandbox)
-    throw new Error("The sync benchmark needs the MX sandbox (unset MX_BASE_URL/MX_CLIENT_ID/MX_API_KEY)");
-  const requestsBefore = sandbox.stats().requests;
+/** Runs one sync execution to its end and measures it. */
+async function runOnce(bench: Bench, request: SyncRequest, name: string): Promise<RunFigures> {
+  const { workflow } = bench.stack;
+  const requestsBefore = bench.sandbox.stats().requests;
   const started = performance.now();
-  const { executionArn } = stack.workflow.startExecution(request, name);
-  const result = await stack.workflow.waitForExecution(executionArn);
+  const { executionArn } = workflow.startExecution(request, name);
+  const result = await workflow.waitForExecution(executionArn);
   const wallSeconds = (performance.now() - started) / 1000;
-  const mxRequests = sandbox.stats().requests - requestsBefore;
+  const mxRequests = bench.sandbox.stats().requests - requestsBefore;
 
   let statusPolls = 0;
   let pagesRead = 0;
   let largestStateBytes = 0;
-  for (const event of stack.workflow.stepFunctions.history(executionArn)) {
+  for (const event of workflow.stepFunctions.history(executionArn)) {
     if (!("state" in event)) continue;
     if (event.type === "StateEntered" && event.state.name === "Poll") statusPolls += 1;
     if (event.type === "StateEntered" && PAGE_STATES.has(event.state.name)) pagesRead += 1;
@@ -120,8 +145,6 @@ async function runOnce(stack: LocalStack, request: SyncRequest, name: string): P
   const output = result.output;
   const outcome =
     typeof output === "object" && output !== null && !Array.isArray(output) ? String(output.outcome) : "none";
-  const transactions = { "#entity": "entity", "#member": "memberGuid" };
-  const values = { ":transaction": { S: "transaction" }, ":member": { S: request.memberGuid } };
   return {
     status: result.status,
     outcome,
@@ -129,19 +152,38 @@ async function runOnce(stack: LocalStack, request: SyncRequest, name: string): P
     mxRequests,
     statusPolls,
     pagesRead,
-    rowsWritten: await countItems(stack, {
-      FilterExpression: "#entity = :transaction AND #member = :member AND #run = :run",
-      ExpressionAttributeNames: { ...transactions, "#run": "syncRun" },
-      ExpressionAttributeValues: { ...values, ":run": { S: name } },
-    }),
-    transactionsStored: await countItems(stack, {
-      FilterExpression: "#entity = :transaction AND #member = :member",
-      ExpressionAttributeNames: transactions,
-      ExpressionAttributeValues: values,
-    }),
+    rowsWritten: await countTransactions(bench, request.userId, name),
+    transactionsStored: await countTransactions(bench, request.userId),
     largestStateBytes,
     outputBytes: bytes(output),
   };
+}
+
+/** A member connected at MX and recorded as the API would, ready for its first sync. */
+async function connectMember(bench: Bench): Promise<SyncRequest> {
+  const mx = createMxClient({
+    baseUrl: bench.sandbox.url,
+    credentials: { clientId: bench.sandbox.clientId, apiKey: bench.sandbox.apiKey },
+  });
+  const userId = `bench-${randomUUID()}`;
+  const user = await mx.createUser({ id: userId });
+  const member = await mx.createMember(user.guid, {
+    institutionCode: "mxbank",
+    id: `bench-member-${randomUUID()}`,
+    credentials: [
+      { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
+      { guid: MXBANK_PASSWORD_GUID, value: "bench-password" },
+    ],
+  });
+  await bench.stores.members.putMember({
+    userId,
+    mxUserGuid: user.guid,
+    memberGuid: member.guid,
+    institutionCode: "mxbank",
+    isOauth: false,
+    identify: false,
+  });
+  return { userId, mxUserGuid: user.guid, memberGuid: member.guid, identify: false, mode: "initial" };
 }
 
 export async function runSyncVariant(input: SyncRunOptions = {}): Promise<SyncRunResult> {
@@ -158,7 +200,7 @@ export async function runSyncVariant(input: SyncRunOptions = {}): Promise<SyncRu
     sandbox: {
       aggregationMs: 300,
       accountsPerMember: options.accounts,
-      transactionsPerAccount: options.transactions,
+      transactionsPerAccount: WARM_UP_TRANSACTIONS,
       faults: { latencyMs: options.mxLatencyMs },
     },
     env: { LOG_LEVEL: "ERROR" },
@@ -167,53 +209,37 @@ export async function runSyncVariant(input: SyncRunOptions = {}): Promise<SyncRu
     const sandbox = stack.sandbox;
     if (!sandbox)
       throw new Error("The sync benchmark needs the MX sandbox (unset MX_BASE_URL/MX_CLIENT_ID/MX_API_KEY)");
-    const mx = createMxClient({
-      baseUrl: sandbox.url,
-      credentials: { clientId: sandbox.clientId, apiKey: sandbox.apiKey },
-    });
-    const stores = createStores({
-      doc: DynamoDBDocumentClient.from(stack.dynamo.client),
-      tableName: stack.dynamo.tableName,
-    });
-    /** A member connected at MX and recorded as the API would, ready for its first sync. */
-    const connect = async (): Promise<SyncRequest> => {
-      const userId = `bench-${randomUUID()}`;
-      const user = await mx.createUser({ id: userId });
-      const member = await mx.createMember(user.guid, {
-        institutionCode: "mxbank",
-        id: `bench-member-${randomUUID()}`,
-        credentials: [
-          { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
-          { guid: MXBANK_PASSWORD_GUID, value: "bench-password" },
-        ],
-      });
-      await stores.members.putMember({
-        userId,
-        mxUserGuid: user.guid,
-        memberGuid: member.guid,
-        institutionCode: "mxbank",
-        isOauth: false,
-        identify: false,
-      });
-      return { userId, mxUserGuid: user.guid, memberGuid: member.guid, identify: false, mode: "initial" };
+    const doc = DynamoDBDocumentClient.from(stack.dynamo.client);
+    const bench: Bench = {
+      stack,
+      sandbox,
+      doc,
+      stores: createStores({ doc, tableName: stack.dynamo.tableName }),
     };
 
     // Warm-up on a small member (a few pages): handler imports, SDK clients and JIT are paid outside the
-    // measured run, so variants compare work rather than start-up.
-    sandbox.setKnobs({ transactionsPerAccount: WARM_UP_TRANSACTIONS });
-    const warmUp = await runOnce(stack, await connect(), "bench-warm-up");
+    // measured runs, so the variants compare work rather than start-up.
+    const warmUp = await runOnce(bench, await connectMember(bench), "bench-warm-up");
     if (warmUp.outcome !== "SYNCED")
       throw new Error(`The warm-up run ended ${warmUp.status} ${warmUp.outcome}`);
-    sandbox.setKnobs({ transactionsPerAccount: options.transactions });
 
-    const request = await connect();
-    const initial = await runOnce(stack, request, "bench-initial");
+    // A member's data size is fixed when its aggregation starts, i.e. at create.
+    sandbox.setKnobs({ transactionsPerAccount: options.transactions });
+    const runs: { request: SyncRequest; figures: RunFigures }[] = [];
+    for (let i = 1; i <= options.repeats; i++) {
+      const request = await connectMember(bench);
+      runs.push({ request, figures: await runOnce(bench, request, `bench-initial-${i}`) });
+    }
+    const [first] = runs;
+    if (!first) throw new Error("No measured run");
+    const initialWallSeconds = runs.map((run) => run.figures.wallSeconds);
     const refresh = options.refresh
-      ? await runOnce(stack, { ...request, mode: "refresh" }, "bench-refresh")
+      ? await runOnce(bench, { ...first.request, mode: "refresh" }, "bench-refresh")
       : undefined;
     return {
       mapMaxConcurrency: mapMaxConcurrency(stack.workflow.definitions.sync ?? null),
-      initial,
+      initial: { ...first.figures, wallSeconds: median(initialWallSeconds) },
+      initialWallSeconds,
       ...(refresh ? { refresh } : {}),
     };
   } finally {
@@ -226,6 +252,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     options: {
       "page-concurrency": { type: "string" },
       refresh: { type: "boolean" },
+      repeats: { type: "string" },
       accounts: { type: "string" },
       transactions: { type: "string" },
       "mx-latency-ms": { type: "string" },
@@ -234,6 +261,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const result = await runSyncVariant({
     pageConcurrency: values["page-concurrency"],
     refresh: values.refresh,
+    repeats: values.repeats,
     accounts: values.accounts,
     transactions: values.transactions,
     mxLatencyMs: values["mx-latency-ms"],

@@ -14,6 +14,7 @@ function runVariant(options: SyncRunOptions): Promise<SyncRunResult> {
   const args = [
     ...(options.pageConcurrency !== undefined ? ["--page-concurrency", String(options.pageConcurrency)] : []),
     ...(options.refresh ? ["--refresh"] : []),
+    ...(options.repeats !== undefined ? ["--repeats", String(options.repeats)] : []),
     ...(options.accounts !== undefined ? ["--accounts", String(options.accounts)] : []),
     ...(options.transactions !== undefined ? ["--transactions", String(options.transactions)] : []),
     ...(options.mxLatencyMs !== undefined ? ["--mx-latency-ms", String(options.mxLatencyMs)] : []),
@@ -51,6 +52,8 @@ export interface SyncBenchOptions {
   mxLatencyMs?: number;
   /** A slower MX, where the Map's concurrency shows (default 500 ms; 0 skips it). */
   slowMxLatencyMs?: number;
+  /** Measured first syncs per variant; wall time is their median (default 3). */
+  repeats?: number;
 }
 
 export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTable[]> {
@@ -58,7 +61,8 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
   const transactions = options.transactions ?? 10_000;
   const mxLatencyMs = options.mxLatencyMs ?? 30;
   const slowMxLatencyMs = options.slowMxLatencyMs ?? 500;
-  const size = { accounts, transactions };
+  const repeats = options.repeats ?? 3;
+  const size = { accounts, transactions, repeats };
 
   // Sequential, baseline first, so the variants never share the 2 cores.
   const baseline = await runVariant({ ...size, mxLatencyMs, pageConcurrency: 1 });
@@ -74,6 +78,7 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
   const first = synced(product.initial, "first sync, product");
   const firstBaseline = synced(baseline.initial, "first sync, concurrency 1");
   const refresh = synced(product.refresh, "refresh, product");
+  const runs = (result: SyncRunResult) => result.initialWallSeconds.map((s) => s.toFixed(2)).join(", ");
   const rows: BenchRow[] = [
     {
       metric: `wall time, MX +${mxLatencyMs} ms/request (s)`,
@@ -112,6 +117,10 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
     baselineLabel: `Map concurrency ${baseline.mapMaxConcurrency ?? "?"}`,
     rows,
     notes: [
+      `Wall time: median of ${repeats} first syncs per variant, each of a fresh member, after a warm-up sync;`,
+      `  MX +${mxLatencyMs} ms runs (s): ${runs(product)} vs ${runs(baseline)}${
+        slow ? `; +${slowMxLatencyMs} ms: ${runs(slow.product)} vs ${runs(slow.baseline)}` : ""
+      }.`,
       "MaxConcurrency as read back from each synthesized definition the runner executed.",
       "Everything runs in one process here (handlers, dynalite, sandbox share a thread): CPU-bound work",
       "does not overlap, MX round trips do. In AWS each page is its own Lambda, so pages overlap fully.",
