@@ -15,8 +15,8 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { apiRoutes } from "../infra/api/routes";
-import { createLambdaContext } from "../local/api/lambda-context";
 import { type LocalDynamo, startDynamo } from "../local/dynamo";
+import { createLambdaContext } from "../local/lambda-context";
 import { type Sandbox, type SandboxOptions, startSandbox } from "../local/sandbox/index";
 
 export const MX_SECRET_ID = "test/mx";

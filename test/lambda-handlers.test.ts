@@ -3,10 +3,10 @@
 // the deployed code reaches AWS: the SDK's standard AWS_ENDPOINT_URL_* variables); Secrets Manager is
 // mocked with aws-sdk-client-mock.
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { LOCAL_AWS } from "../local/dynamo";
+import { createLambdaContext } from "../local/lambda-context";
 import { ConfigError, loadConfig, refreshConfigSchema, syncConfigSchema } from "../shared/config";
 import { MxSecretInvalidError, mxClientFor } from "../shared/lambda/mx";
 import type { SyncRequest } from "../shared/sync/contract";
@@ -24,22 +24,7 @@ let handlers: {
   challenge: typeof import("../functions/sync-challenge").handler;
 };
 
-function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: "512",
-    awsRequestId: `req-${Math.random().toString(36).slice(2)}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
+const lambdaContext = (functionName: string) => createLambdaContext({ functionName, timeoutMs: 300_000 });
 
 /** Everything the handlers log while `act` runs: Powertools writes INFO to stdout, WARN/ERROR to stderr. */
 async function captureLogs<T>(act: () => Promise<T>): Promise<{ result: T | unknown; output: string }> {

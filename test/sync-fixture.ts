@@ -1,16 +1,7 @@
-// The world the sync use-case tests run in: the MX sandbox over HTTP, dynalite, the real MX client and the
-// real DynamoDB stores. Each test file starts its own servers on ephemeral ports.
-import { randomUUID } from "node:crypto";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createTable, type LocalDynamo, startDynamo } from "../local/dynamo";
-import {
-  MXBANK_PASSWORD_GUID,
-  MXBANK_USERNAME_GUID,
-  type Sandbox,
-  type SandboxOptions,
-  startSandbox,
-  TEST_USERNAME,
-} from "../local/sandbox/index";
+import { type Sandbox, type SandboxOptions, startSandbox } from "../local/sandbox/index";
+import { connectMxbankMember } from "../local/sandbox-member";
 import { createMxClient, type MxClient } from "../shared/mx/client";
 import { createStores, type Stores } from "../shared/storage/dynamo";
 import type { MemberRecord } from "../shared/storage/ports";
@@ -60,34 +51,8 @@ export async function startSyncWorld(knobs: SandboxOptions = {}): Promise<SyncWo
       await createTable(dynamo.client, tableName);
       return { ...createStores({ doc, tableName, sleep: async () => {} }), tableName };
     },
-    async connect(stores, password, options = {}) {
-      const userId = `user-${randomUUID()}`;
-      const user = await mx.createUser({ id: userId });
-      const created = await mx.createMember(user.guid, {
-        institutionCode: "mxbank",
-        id: `member-${randomUUID()}`,
-        credentials: [
-          { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
-          { guid: MXBANK_PASSWORD_GUID, value: password },
-        ],
-      });
-      const member = await stores.members.putMember({
-        userId,
-        mxUserGuid: user.guid,
-        memberGuid: created.guid,
-        institutionCode: "mxbank",
-        isOauth: false,
-        identify: options.identify ?? false,
-      });
-      const request: SyncRequest = {
-        userId,
-        mxUserGuid: user.guid,
-        memberGuid: created.guid,
-        identify: options.identify ?? false,
-        mode: "initial",
-      };
-      return { member, request };
-    },
+    connect: (stores, password, options = {}) =>
+      connectMxbankMember({ mx, members: stores.members }, password, options),
     async close() {
       await Promise.all([sandbox.close(), dynamo.close()]);
     },

@@ -3,10 +3,10 @@
 // reaches the local Step Functions / Secrets Manager endpoint through AWS_ENDPOINT_URL_* (as deployed code
 // reaches AWS). Waits are scaled down; nothing here depends on wall-clock timing.
 import { SFNClient } from "@aws-sdk/client-sfn";
-import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type LocalAws, startLocalAws } from "../local/aws/index";
 import { LOCAL_AWS } from "../local/dynamo";
+import { createLambdaContext } from "../local/lambda-context";
 import { CORRECT_ANSWER } from "../local/sandbox/index";
 import { type LocalWorkflow, loadLocalWorkflow } from "../local/workflow/index";
 import { answerChallenge } from "../shared/sync/answer-challenge";
@@ -56,22 +56,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: "512",
-    awsRequestId: "req-1",
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => 300_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
+const lambdaContext = (functionName: string) => createLambdaContext({ functionName, timeoutMs: 300_000 });
 
 async function run(request: SyncRequest, name: string) {
   const { executionArn } = workflow.stepFunctions.startExecution({

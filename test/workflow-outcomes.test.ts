@@ -6,13 +6,8 @@ import { randomUUID } from "node:crypto";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CORRECT_ANSWER,
-  MXBANK_PASSWORD_GUID,
-  MXBANK_USERNAME_GUID,
-  type Sandbox,
-  TEST_USERNAME,
-} from "../local/sandbox/index";
+import { CORRECT_ANSWER, type Sandbox } from "../local/sandbox/index";
+import { connectMxbankMember } from "../local/sandbox-member";
 import { type LocalStack, startLocalStack } from "../local/stack";
 import { createMxClient, type MxClient } from "../shared/mx/client";
 import { createStores, type Stores } from "../shared/storage/dynamo";
@@ -47,28 +42,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** An MX user and mxbank member whose password picks the outcome, recorded as the API would record it. */
-async function connectMember(password: string): Promise<SyncRequest> {
-  const userId = `user-${randomUUID()}`;
-  const user = await mx.createUser({ id: userId });
-  const member = await mx.createMember(user.guid, {
-    institutionCode: "mxbank",
-    id: `member-${randomUUID()}`,
-    credentials: [
-      { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
-      { guid: MXBANK_PASSWORD_GUID, value: password },
-    ],
-  });
-  await stores.members.putMember({
-    userId,
-    mxUserGuid: user.guid,
-    memberGuid: member.guid,
-    institutionCode: "mxbank",
-    isOauth: false,
-    identify: false,
-  });
-  return { userId, mxUserGuid: user.guid, memberGuid: member.guid, identify: false, mode: "initial" };
-}
+const connectMember = async (password: string) =>
+  (await connectMxbankMember({ mx, members: stores.members }, password)).request;
 
 async function sync(request: SyncRequest, name: string) {
   const { executionArn } = stack.workflow.startExecution(request, name);

@@ -8,8 +8,8 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import * as z from "zod";
+import { createLambdaContext, LOCAL_ACCOUNT_ID } from "../lambda-context";
 import type { JwtAuthorizer, JwtAuthorizerContext } from "./jwt";
-import { createLambdaContext, LOCAL_ACCOUNT_ID } from "./lambda-context";
 
 export interface LocalRoute {
   /** An HTTP method, or ANY. */

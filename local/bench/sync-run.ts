@@ -8,7 +8,6 @@
 //
 // Prints the figures as JSON (or sends them to the parent process when forked with an IPC channel).
 import "../polyfills";
-import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
@@ -17,7 +16,8 @@ import { createMxClient } from "../../shared/mx/client";
 import { createStores, type Stores } from "../../shared/storage/dynamo";
 import { PARTITION_KEY } from "../../shared/storage/table";
 import type { SyncRequest } from "../../shared/sync/contract";
-import { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID, type Sandbox, TEST_USERNAME } from "../sandbox";
+import type { Sandbox } from "../sandbox";
+import { connectMxbankMember } from "../sandbox-member";
 import { type LocalStack, startLocalStack } from "../stack";
 import type { Json } from "../workflow/asl";
 
@@ -165,25 +165,7 @@ async function connectMember(bench: Bench): Promise<SyncRequest> {
     baseUrl: bench.sandbox.url,
     credentials: { clientId: bench.sandbox.clientId, apiKey: bench.sandbox.apiKey },
   });
-  const userId = `bench-${randomUUID()}`;
-  const user = await mx.createUser({ id: userId });
-  const member = await mx.createMember(user.guid, {
-    institutionCode: "mxbank",
-    id: `bench-member-${randomUUID()}`,
-    credentials: [
-      { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
-      { guid: MXBANK_PASSWORD_GUID, value: "bench-password" },
-    ],
-  });
-  await bench.stores.members.putMember({
-    userId,
-    mxUserGuid: user.guid,
-    memberGuid: member.guid,
-    institutionCode: "mxbank",
-    isOauth: false,
-    identify: false,
-  });
-  return { userId, mxUserGuid: user.guid, memberGuid: member.guid, identify: false, mode: "initial" };
+  return (await connectMxbankMember({ mx, members: bench.stores.members }, "bench-password")).request;
 }
 
 export async function runSyncVariant(input: SyncRunOptions = {}): Promise<SyncRunResult> {

@@ -3,6 +3,7 @@
 // error's `name`, which Step Functions uses as the error name that Retry and Catch match).
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
+import { createLambdaContext } from "../lambda-context";
 
 /** A Lambda handler as the modules in functions/ export it (middy-wrapped, async). */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown> | unknown;
@@ -52,26 +53,6 @@ function errorTypeOf(error: unknown): { errorType: string; errorMessage: string 
   return { errorType: "Error", errorMessage: String(error) };
 }
 
-function lambdaContext(target: LambdaTarget, deadline: number): Context {
-  const unsupported = () => {
-    throw new Error("Callback-style completion is not supported: return a value or a promise");
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: target.functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: target.arn,
-    memoryLimitInMB: String(target.memorySize ?? 128),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${target.functionName}`,
-    logStreamName: `local/${target.functionName}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
-}
-
 /** JSON round trip, as the event and result cross Lambda's API; rejects what is too big for a state. */
 function serialize(value: unknown, what: string): string {
   const json = JSON.stringify(value ?? null);
@@ -93,7 +74,6 @@ export async function invokeLambda(target: LambdaTarget, payload: unknown): Prom
   const event: unknown = JSON.parse(serialize(payload, `input of ${target.functionName}`));
   const handler = await target.load();
   const timeoutMs = target.timeoutSeconds * 1000;
-  const deadline = Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -109,7 +89,17 @@ export async function invokeLambda(target: LambdaTarget, payload: unknown): Prom
   });
   try {
     const result = await Promise.race([
-      Promise.resolve().then(() => handler(event, lambdaContext(target, deadline))),
+      Promise.resolve().then(() =>
+        handler(
+          event,
+          createLambdaContext({
+            functionName: target.functionName,
+            invokedFunctionArn: target.arn,
+            timeoutMs,
+            ...(target.memorySize ? { memoryLimitInMB: target.memorySize } : {}),
+          }),
+        ),
+      ),
       timedOut,
     ]);
     return JSON.parse(serialize(result, `result of ${target.functionName}`));
