@@ -115,6 +115,21 @@ export function createMxClient(options: MxClientOptions): MxClient {
     }
   }
 
+  /**
+   * A call on one member whose answer is `{member}`: read, aggregate, identify. Repeatable: a repeated
+   * aggregate or identify after a lost response gets 409 "job already running", which callers treat as started.
+   */
+  const memberCall = async (method: "GET" | "POST", suffix: string, userGuid: string, memberGuid: string) =>
+    (
+      await call({
+        method,
+        pathTemplate: `${MEMBER}${suffix}`,
+        pathParams: { user_guid: userGuid, member_guid: memberGuid },
+        schema: memberBody,
+        retry: "repeatable",
+      })
+    ).member;
+
   const client: MxClient = {
     async createUser(input) {
       const create = async () =>
@@ -204,16 +219,7 @@ export function createMxClient(options: MxClientOptions): MxClient {
       });
     },
 
-    async readMember(userGuid, memberGuid) {
-      const body = await call({
-        method: "GET",
-        pathTemplate: MEMBER,
-        pathParams: { user_guid: userGuid, member_guid: memberGuid },
-        schema: memberBody,
-        retry: "repeatable",
-      });
-      return body.member;
-    },
+    readMember: (userGuid, memberGuid) => memberCall("GET", "", userGuid, memberGuid),
 
     async readMemberStatus(userGuid, memberGuid) {
       const body = await call({
@@ -226,28 +232,8 @@ export function createMxClient(options: MxClientOptions): MxClient {
       return body.member;
     },
 
-    // Repeatable: a repeat after a lost response gets 409 "job already running", which callers treat as started.
-    async aggregateMember(userGuid, memberGuid) {
-      const body = await call({
-        method: "POST",
-        pathTemplate: `${MEMBER}/aggregate`,
-        pathParams: { user_guid: userGuid, member_guid: memberGuid },
-        schema: memberBody,
-        retry: "repeatable",
-      });
-      return body.member;
-    },
-
-    async identifyMember(userGuid, memberGuid) {
-      const body = await call({
-        method: "POST",
-        pathTemplate: `${MEMBER}/identify`,
-        pathParams: { user_guid: userGuid, member_guid: memberGuid },
-        schema: memberBody,
-        retry: "repeatable",
-      });
-      return body.member;
-    },
+    aggregateMember: (userGuid, memberGuid) => memberCall("POST", "/aggregate", userGuid, memberGuid),
+    identifyMember: (userGuid, memberGuid) => memberCall("POST", "/identify", userGuid, memberGuid),
 
     async listChallenges(userGuid, memberGuid) {
       const { data } = await transport.send({

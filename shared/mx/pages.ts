@@ -35,3 +35,13 @@ export async function collectAll<T>(
   for await (const page of iteratePages(fetchPage, options)) all.push(...page.items);
   return all;
 }
+
+/** Hands each page's items to `consume` as the page arrives (nothing accumulates) and sums what it returns. */
+export async function sumOverPages<T>(
+  fetchPage: (page: number) => Promise<Page<T>>,
+  consume: (items: T[]) => Promise<number>,
+): Promise<number> {
+  let total = 0;
+  for await (const page of iteratePages(fetchPage)) total += await consume(page.items);
+  return total;
+}

@@ -1,19 +1,17 @@
 // StoreAccounts: every page of the member's accounts, written to the table as each page arrives.
 import type { MxApi } from "../mx/api";
 import { MAX_RECORDS_PER_PAGE } from "../mx/client";
-import { iteratePages } from "../mx/pages";
+import { sumOverPages } from "../mx/pages";
 import type { BankDataStore } from "../storage/ports";
 import type { CountOutput, TaskBase } from "./contract";
 
 export async function storeAccounts(
   deps: { mx: MxApi; bankData: BankDataStore },
-  { request }: TaskBase,
+  { request: { userId, mxUserGuid, memberGuid } }: TaskBase,
 ): Promise<CountOutput> {
-  const { userId, mxUserGuid, memberGuid } = request;
-  let stored = 0;
-  const pages = iteratePages((page) =>
-    deps.mx.listAccounts(mxUserGuid, memberGuid, { page, recordsPerPage: MAX_RECORDS_PER_PAGE }),
+  const stored = await sumOverPages(
+    (page) => deps.mx.listAccounts(mxUserGuid, memberGuid, { page, recordsPerPage: MAX_RECORDS_PER_PAGE }),
+    (accounts) => deps.bankData.putAccounts(userId, memberGuid, accounts),
   );
-  for await (const page of pages) stored += await deps.bankData.putAccounts(userId, memberGuid, page.items);
   return { stored };
 }
