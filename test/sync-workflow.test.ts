@@ -1,79 +1,90 @@
-// The whole sync run, end to end: the state machine `cdk synth` produces, run by the local workflow runner
-// with every Task bound to its real handler module; MX is the sandbox, DynamoDB is dynalite, and the SDK
-// reaches the local Step Functions / Secrets Manager endpoint through AWS_ENDPOINT_URL_* (as deployed code
-// reaches AWS). Waits are scaled down; nothing here depends on wall-clock timing.
+// The sync workflow end to end on the embedded stack (startLocalStack): the state machine `cdk synth`
+// produces, run by the local runner with every Task bound to its real handler, the MX sandbox over HTTP,
+// dynalite, and the SDK reaching the local Step Functions / Secrets Manager through AWS_ENDPOINT_URL_*.
+// Members are created at MX directly; the app-facing path is in test/e2e-*. Waits are scaled down
+// (the MFA answer window to 6 s); nothing here depends on wall-clock timing.
+import { randomUUID } from "node:crypto";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type LocalAws, startLocalAws } from "../local/aws/index";
-import { LOCAL_AWS } from "../local/dynamo";
-import { createLambdaContext } from "../local/lambda-context";
-import { CORRECT_ANSWER } from "../local/sandbox/index";
-import { type LocalWorkflow, loadLocalWorkflow } from "../local/workflow/index";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CORRECT_ANSWER, type Sandbox } from "../local/sandbox/index";
+import { connectMxbankMember } from "../local/sandbox-member";
+import { type LocalStack, startLocalStack } from "../local/stack";
+import { createMxClient, type MxClient } from "../shared/mx/client";
+import { createStores, type Stores } from "../shared/storage/dynamo";
 import { answerChallenge } from "../shared/sync/answer-challenge";
 import type { SyncRequest } from "../shared/sync/contract";
 import { createSfnPort } from "../shared/sync/sfn";
-import { type SyncWorld, sleep, startSyncWorld, type TestStores } from "./sync-fixture";
 
-const SECRET_NAME = "mx-connect/mx-credentials";
-
-let world: SyncWorld;
-let stores: TestStores;
-let aws: LocalAws;
-let workflow: LocalWorkflow;
-let mfaMemberGuid = "";
+let stack: LocalStack;
+let sandbox: Sandbox;
+let mx: MxClient;
+let stores: Stores;
 
 beforeAll(async () => {
-  world = await startSyncWorld({ accountsPerMember: 2, transactionsPerAccount: 700 });
-  stores = await world.freshStores();
-  workflow = await loadLocalWorkflow({ waitScale: 0.002 });
-  aws = await startLocalAws({
-    stepFunctions: workflow.stepFunctions,
-    secrets: {
-      [SECRET_NAME]: JSON.stringify({ client_id: world.sandbox.clientId, api_key: world.sandbox.apiKey }),
-    },
+  stack = await startLocalStack({
+    sandbox: { aggregationMs: 40, accountsPerMember: 2, transactionsPerAccount: 300 },
+    waitScale: 0.002,
+    taskTokenTimeoutScale: 0.01,
   });
-  const env: Record<string, string> = {
-    ...aws.env,
-    TABLE_NAME: stores.tableName,
-    MX_BASE_URL: world.sandbox.url,
-    MX_SECRET_ID: SECRET_NAME,
-    STATE_MACHINE_ARN: workflow.arns.sync ?? "",
-    AWS_ENDPOINT_URL_DYNAMODB: world.dynamo.endpoint,
-    AWS_REGION: LOCAL_AWS.region,
-    AWS_ACCESS_KEY_ID: LOCAL_AWS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.secretAccessKey,
-    LOG_LEVEL: "ERROR",
-  };
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  for (const name of Object.keys(workflow.requiredEnvironment)) {
-    if (!process.env[name]) vi.stubEnv(name, workflow.requiredEnvironment[name] ?? "1");
-  }
-  workflow.checkEnvironment();
+  if (!stack.sandbox) throw new Error("these tests need the sandbox");
+  sandbox = stack.sandbox;
+  mx = createMxClient({
+    baseUrl: sandbox.url,
+    credentials: { clientId: sandbox.clientId, apiKey: sandbox.apiKey },
+    baseDelayMs: 1,
+    maxDelayMs: 5,
+  });
+  stores = createStores({
+    doc: DynamoDBDocumentClient.from(stack.dynamo.client),
+    tableName: stack.dynamo.tableName,
+  });
 });
 afterAll(async () => {
-  vi.unstubAllEnvs();
-  await aws?.close();
-  await world?.close();
+  await stack?.close();
 });
 
-const lambdaContext = (functionName: string) => createLambdaContext({ functionName, timeoutMs: 300_000 });
+const connectMember = async (password: string, options: { identify?: boolean } = {}) =>
+  (await connectMxbankMember({ mx, members: stores.members }, password, options)).request;
 
-async function run(request: SyncRequest, name: string) {
-  const { executionArn } = workflow.stepFunctions.startExecution({
-    stateMachineArn: workflow.arns.sync,
-    name,
-    input: JSON.stringify(request),
-  });
-  return executionArn;
+/** Members that answered MFA: a scheduled refresh is asked again and, unanswered, times out. */
+const mfaMembers = new Set<string>();
+
+async function sync(request: SyncRequest, name: string) {
+  const { executionArn } = stack.workflow.startExecution(request, name);
+  return { executionArn, result: stack.workflow.waitForExecution(executionArn) };
 }
 
-describe("sync workflow, end to end", () => {
-  it("connects, fans out and records SYNCED with counts that match what is stored", async () => {
+/** Every stored transaction guid of the user's accounts, read back page by page as the API serves them. */
+async function storedTransactionGuids(userId: string): Promise<string[]> {
+  const guids: string[] = [];
+  for (const account of await stores.bankData.listAccounts(userId)) {
+    let cursor: string | undefined;
+    do {
+      const page = await stores.bankData.listTransactions(account.guid, { limit: 500, cursor });
+      guids.push(...page.items.map((transaction) => transaction.guid));
+      cursor = page.cursor;
+    } while (cursor);
+  }
+  return guids;
+}
+
+async function waitForChallenge(request: SyncRequest) {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    if (member?.challengeTaskToken && member.challenges?.length) return member.challenges;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("the run never stored a challenge");
+}
+
+describe("a connection's outcome", () => {
+  it("connects, identifies, fans out and records SYNCED with counts equal to what is stored", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password", { identify: true });
+    const request = await connectMember("good-password", { identify: true });
 
     // Act
-    const result = await workflow.stepFunctions.waitForExecution(await run(request, "e2e-synced"));
+    const result = await (await sync(request, `synced-${randomUUID()}`)).result;
 
     // Assess
     expect(result.status).toBe("SUCCEEDED");
@@ -81,94 +92,156 @@ describe("sync workflow, end to end", () => {
     expect(member?.sync).toMatchObject({
       status: "SYNCED",
       outcome: "SYNCED",
-      counts: { accounts: 2, transactions: 1400 },
+      counts: { accounts: 2, transactions: 600 },
       lastSyncedAt: expect.any(String),
     });
-    expect(member?.sync.syncRun).toBeUndefined();
+    expect(member?.sync.syncRun).toBeUndefined(); // the lease is released
+    expect(member?.sync.counts?.owners).toBe(
+      (await stores.bankData.listAccountOwners(request.userId, request.memberGuid)).length,
+    );
     expect(member?.sync.counts?.owners).toBeGreaterThan(0);
-    const accounts = await stores.bankData.listAccounts(request.userId);
-    const stored = await Promise.all(
-      accounts.map((account) => stores.bankData.countTransactions(account.guid)),
-    );
-    expect(stored.reduce((sum, count) => sum + count, 0)).toBe(1400);
-  });
-
-  it("waits for the MFA answer, resumes on it, and ends SYNCED", async () => {
-    // Prepare
-    const { request } = await world.connect(stores, "challenge");
-    mfaMemberGuid = request.memberGuid;
-    const executionArn = await run(request, "e2e-mfa");
-    const sfn = createSfnPort(new SFNClient({}));
-    let member = await stores.members.getMember(request.userId, request.memberGuid);
-    for (let attempt = 0; attempt < 500 && !member?.challengeTaskToken; attempt++) {
-      await sleep(10);
-      member = await stores.members.getMember(request.userId, request.memberGuid);
-    }
-    const guid = member?.challenges?.[0]?.guid ?? "";
-
-    // Act
-    const answered = await answerChallenge(
-      { mx: world.mx, members: stores.members, sfn },
-      { userId: request.userId, memberGuid: request.memberGuid, answers: [{ guid, value: CORRECT_ANSWER }] },
-      { challengeTimeoutSeconds: 600 },
-    );
-    const result = await workflow.stepFunctions.waitForExecution(executionArn);
-
-    // Assess
-    expect(member?.sync.status).toBe("CHALLENGED");
-    expect(answered).toEqual({ resumed: true });
-    expect(result.status).toBe("SUCCEEDED");
-    const after = await stores.members.getMember(request.userId, request.memberGuid);
-    expect(after?.sync).toMatchObject({ status: "SYNCED", counts: { accounts: 2, transactions: 1400 } });
-  });
-
-  it("an overlapping schedule still starts one refresh run per synced member; each aggregates and ends SYNCED again", async () => {
-    // Prepare: the members synced by the tests above are refreshable.
-    const { handler } = await import("../functions/refresh-members");
-    const synced = (await stores.members.listMembersToRefresh(100)).members;
-    const context = lambdaContext("refresh-members");
-
-    // Act
-    const first = await handler({}, context);
-    const again = await handler({}, context);
-    const runs = workflow.stepFunctions
-      .listExecutions({ stateMachineArn: workflow.arns.sync })
-      .executions.filter((execution) => execution.name.includes("-refresh-"));
-    const results = await Promise.all(
-      runs.map((execution) => workflow.stepFunctions.waitForExecution(execution.executionArn)),
-    );
-
-    // Assess
-    expect(synced.length).toBeGreaterThanOrEqual(2);
-    expect(first).toEqual({ started: synced.length });
-    // The overlapping schedule's starts reuse the same names: no second run of any member.
-    expect(again.cursor).toBeUndefined();
-    expect(runs).toHaveLength(synced.length);
-    expect(results.map((result) => result.status)).toEqual(synced.map(() => "SUCCEEDED"));
-    for (const { userId, memberGuid } of synced) {
-      const member = await stores.members.getMember(userId, memberGuid);
-      // The MFA member is asked again on refresh; nobody answers a scheduled run, so its wait times out.
-      const expected =
-        memberGuid === mfaMemberGuid
-          ? { status: "TIMED_OUT", reason: "The security question was not answered in time." }
-          : { status: "SYNCED", outcome: "SYNCED" };
-      expect(member?.sync).toMatchObject(expected);
-    }
+    expect(await storedTransactionGuids(request.userId)).toHaveLength(600);
   });
 
   it.each([
     ["LOCKED", "NEEDS_USER", "The bank has locked this account. The user must unlock it at the bank."],
+    ["INVALID", "NEEDS_USER", "The bank rejected the credentials. Ask the user to check them and try again."],
     ["SERVER_ERROR", "FAILED", "The connection failed at the bank. Try again later."],
-  ])("ends a %s member as %s with its reason", async (password, outcome, reason) => {
+  ])("ends a %s member as %s with its reason, storing nothing", async (password, outcome, reason) => {
     // Prepare
-    const { request } = await world.connect(stores, password);
+    const request = await connectMember(password);
 
     // Act
-    const result = await workflow.stepFunctions.waitForExecution(await run(request, `e2e-${password}`));
+    const result = await (await sync(request, `end-${password}-${randomUUID()}`)).result;
 
     // Assess
     expect(result.status).toBe("SUCCEEDED");
     const member = await stores.members.getMember(request.userId, request.memberGuid);
     expect(member?.sync).toMatchObject({ status: outcome, outcome, reason });
+    expect(await stores.bankData.listAccounts(request.userId)).toEqual([]);
+  });
+});
+
+describe("MFA of every kind, answered while the run waits", () => {
+  it.each([
+    ["text", "challenge"],
+    ["options", "options"],
+    ["image", "image"],
+  ])("%s MFA answered correctly ends SYNCED", async (_kind, password) => {
+    // Prepare
+    const request = await connectMember(password);
+    mfaMembers.add(request.memberGuid);
+    const run = await sync(request, `mfa-${password}-${randomUUID()}`);
+    const challenges = await waitForChallenge(request);
+
+    // Act
+    const answered = await answerChallenge(
+      { mx, members: stores.members, sfn: createSfnPort(new SFNClient({})) },
+      {
+        userId: request.userId,
+        memberGuid: request.memberGuid,
+        answers: challenges.map((challenge) => ({ guid: challenge.guid, value: CORRECT_ANSWER })),
+      },
+      { challengeTimeoutSeconds: 600 },
+    );
+    const result = await run.result;
+
+    // Assess
+    expect(answered).toEqual({ resumed: true });
+    expect(result.status).toBe("SUCCEEDED");
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({ status: "SYNCED", counts: { accounts: 2, transactions: 600 } });
+    expect(member?.challenges ?? []).toEqual([]);
+    expect(member?.challengeTaskToken).toBeUndefined();
+  });
+});
+
+describe("a member with 10,000+ transactions", () => {
+  let request: SyncRequest;
+  let totalAtMx = 0;
+
+  beforeAll(async () => {
+    sandbox.setKnobs({ transactionsPerAccount: 5_500 });
+    request = await connectMember("big-member");
+    sandbox.setKnobs({ transactionsPerAccount: 300 });
+  });
+
+  it("stores every transaction across 11+ pages, once each, even with MX answering 429 and 5xx", async () => {
+    // Prepare
+    sandbox.setKnobs({ faults: { rate429: 0.1, rate5xx: 0.1, retryAfterSeconds: 0 } });
+    const faultsBefore = sandbox.stats().byStatus;
+
+    // Act
+    const { result } = await sync(request, `big-${randomUUID()}`);
+    const outcome = await result;
+    sandbox.setKnobs({ faults: { rate429: 0, rate5xx: 0 } });
+
+    // Assess
+    expect(outcome.status).toBe("SUCCEEDED");
+    const faultsAfter = sandbox.stats().byStatus;
+    const injected = (status: number) => (faultsAfter[status] ?? 0) - (faultsBefore[status] ?? 0);
+    expect(injected(429) + injected(500) + injected(503)).toBeGreaterThan(0);
+    const firstPage = await mx.listTransactions(request.mxUserGuid, request.memberGuid, {
+      fromDate: "2000-01-01",
+      recordsPerPage: 1000,
+    });
+    totalAtMx = firstPage.pagination.total_entries;
+    expect(totalAtMx).toBeGreaterThanOrEqual(10_000);
+    expect(firstPage.pagination.total_pages).toBeGreaterThan(10);
+    const guids = await storedTransactionGuids(request.userId);
+    expect(guids.length).toBe(totalAtMx);
+    expect(new Set(guids).size).toBe(guids.length);
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({ status: "SYNCED", counts: { transactions: totalAtMx } });
+  });
+
+  it("run again, the same sync still stores each transaction once", async () => {
+    // Prepare
+    expect(totalAtMx).toBeGreaterThan(0);
+
+    // Act
+    const outcome = await (await sync(request, `big-again-${randomUUID()}`)).result;
+
+    // Assess
+    expect(outcome.status).toBe("SUCCEEDED");
+    const guids = await storedTransactionGuids(request.userId);
+    expect(guids.length).toBe(totalAtMx);
+    expect(new Set(guids).size).toBe(totalAtMx);
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.sync).toMatchObject({ status: "SYNCED", counts: { transactions: totalAtMx } });
+  });
+});
+
+describe("the scheduled refresh", () => {
+  it("an overlapping schedule starts one refresh run per synced member; each ends SYNCED, or TIMED_OUT when MX asks again", async () => {
+    // Prepare: the members synced by the tests above are the ones to refresh.
+    const toRefresh = (await stores.members.listMembersToRefresh(100)).members;
+
+    // Act: EventBridge Scheduler fires twice at once (an overlap); both refresh executions run.
+    const schedules = [stack.workflow.startRefresh(), stack.workflow.startRefresh()];
+    const scheduleResults = await Promise.all(
+      schedules.map(({ executionArn }) => stack.workflow.waitForExecution(executionArn)),
+    );
+    const runs = stack.workflow.stepFunctions
+      .listExecutions({ stateMachineArn: stack.workflow.stateMachineArn })
+      .executions.filter((execution) => execution.name.includes("-refresh-"));
+    const results = await Promise.all(runs.map((run) => stack.workflow.waitForExecution(run.executionArn)));
+
+    // Assess
+    expect(scheduleResults.map((result) => result.status)).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+    expect(toRefresh.length).toBeGreaterThanOrEqual(5);
+    // One run per member, named `<member>-refresh-<day>`: the second schedule's starts hit the same names.
+    expect(runs.map((run) => run.name.split("-refresh-")[0]).sort()).toEqual(
+      toRefresh.map((member) => member.memberGuid).sort(),
+    );
+    expect(new Set(runs.map((run) => run.name)).size).toBe(toRefresh.length);
+    expect(results.every((result) => result.status === "SUCCEEDED")).toBe(true);
+    for (const { userId, memberGuid } of toRefresh) {
+      const member = await stores.members.getMember(userId, memberGuid);
+      const expected = mfaMembers.has(memberGuid)
+        ? { status: "TIMED_OUT", reason: "The security question was not answered in time." }
+        : { status: "SYNCED", outcome: "SYNCED" };
+      expect(member?.sync).toMatchObject(expected);
+    }
   });
 });
