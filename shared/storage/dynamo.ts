@@ -324,10 +324,16 @@ export class DynamoMemberStore implements MemberStore {
     memberGuid: string,
     syncRun: string,
     patch: Partial<SyncState>,
+    member: { connectionStatus?: string } = {},
   ): Promise<void> {
     const names: Record<string, string> = { "#sync": "sync", "#run": "syncRun", "#updatedAt": "updatedAt" };
     const values: Record<string, unknown> = { ":run": syncRun, ":updatedAt": isoDate(this.context.now()) };
     const assignments = [...syncAssignments(patch, names, values), "#updatedAt = :updatedAt"];
+    if (member.connectionStatus !== undefined) {
+      names["#connectionStatus"] = "connectionStatus";
+      values[":connectionStatus"] = member.connectionStatus;
+      assignments.push("#connectionStatus = :connectionStatus");
+    }
     try {
       await this.context.doc.send(
         new UpdateCommand({

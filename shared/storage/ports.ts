@@ -72,7 +72,14 @@ export interface MemberStore {
     leaseMs: number,
     now?: Date,
   ): Promise<boolean>;
-  updateSync(userId: string, memberGuid: string, syncRun: string, patch: Partial<SyncState>): Promise<void>;
+  /** Also records MX's `connectionStatus` when given, in the same conditional write (one write per poll). */
+  updateSync(
+    userId: string,
+    memberGuid: string,
+    syncRun: string,
+    patch: Partial<SyncState>,
+    member?: { connectionStatus?: string },
+  ): Promise<void>;
   /**
    * Ends the run: writes outcome, counts and timing, releases the lease. Only if `syncRun` holds it:
    * otherwise writes nothing and returns false (a stale run never overwrites a newer run's record).

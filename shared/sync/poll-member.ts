@@ -46,13 +46,19 @@ export async function pollMember(
   let phase: PollOutput["phase"] = connectionPhase(status);
   if (phase === "AGGREGATING" && elapsedSeconds > options.phaseLimitSeconds) phase = "TIMED_OUT";
 
-  await deps.members.recordConnectionStatus(request.userId, request.memberGuid, connectionStatus);
-  // The app's view of the run: connecting while MX works, syncing once data is ready to fetch. A challenge
-  // is shown by the MFA task (with the prompts), and ends by Finish.
+  // The app's view of the run: connecting while MX works, syncing once data is ready to fetch, in the same
+  // write as MX's status. A challenge is shown by the MFA task (with the prompts), and ends by Finish.
   if (phase === "AGGREGATING" || phase === "CONNECTED") {
-    await deps.members.updateSync(request.userId, request.memberGuid, syncRun, {
-      status: phase === "AGGREGATING" ? "CONNECTING" : "SYNCING",
-    });
+    const status = phase === "AGGREGATING" ? "CONNECTING" : "SYNCING";
+    await deps.members.updateSync(
+      request.userId,
+      request.memberGuid,
+      syncRun,
+      { status },
+      { connectionStatus },
+    );
+  } else {
+    await deps.members.recordConnectionStatus(request.userId, request.memberGuid, connectionStatus);
   }
   return { phase, connectionStatus, waitSeconds, elapsedSeconds };
 }
