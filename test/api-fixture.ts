@@ -1,27 +1,19 @@
-// The world the Connect API's handler tests run in: the MX sandbox over HTTP and dynalite (both real, on
-// ephemeral loopback ports), the real handler modules invoked in-process with API Gateway HTTP API v2
-// events, and aws-sdk-client-mock standing in for Secrets Manager and Step Functions (whose starts are
-// recorded, with ExecutionAlreadyExists on a reused name as the real service answers).
-import { randomBytes, randomUUID } from "node:crypto";
+// The world the Connect API's handler tests run in: the embedded stack (local/stack.ts) — the MX sandbox
+// over HTTP, dynalite, the local AWS endpoint (Step Functions + Secrets Manager, reached by the real SDK
+// through AWS_ENDPOINT_URL_*) and the synthesized sync state machine run with the real handlers — plus the
+// API's handler modules invoked in-process with API Gateway HTTP API v2 events. Nothing is mocked: what the
+// fixture reports (executions started or stopped, secrets fetched) is read back from those services.
+import { randomUUID } from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import {
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-  StopExecutionCommand,
-} from "@aws-sdk/client-sfn";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { mockClient } from "aws-sdk-client-mock";
 import { apiRoutes } from "../infra/api/routes";
-import { type LocalDynamo, startDynamo } from "../local/dynamo";
+import type { LocalDynamo } from "../local/dynamo";
 import { createLambdaContext } from "../local/lambda-context";
-import { type Sandbox, type SandboxOptions, startSandbox } from "../local/sandbox/index";
+import type { Sandbox, SandboxOptions } from "../local/sandbox/index";
+import { type LocalStack, startLocalStack } from "../local/stack";
+import type { MemberView } from "../shared/api/schemas";
+import type { SyncStatus } from "../shared/domain/connection";
 
-export const MX_SECRET_ID = "test/mx";
-export const SIGNING_SECRET_ID = "test/api-signing";
-export const STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:mx-connect-sync";
 export const API_BASE_URL = "https://api.example.test";
 export const APP_URL = "https://app.example.test/connected";
 
@@ -50,17 +42,22 @@ export interface CallResult {
 }
 
 export interface ApiWorld {
+  stack: LocalStack;
   sandbox: Sandbox;
   dynamo: LocalDynamo;
+  /** The OAuth-state signing key, as stored in the local Secrets Manager (OAUTH_STATE_SECRET_ID). */
   signingSecret: string;
-  /** Every StartExecution the handlers made (including refused duplicates' first start only). */
-  started: Started[];
-  taskSuccesses: { taskToken: string; output: unknown }[];
-  /** Execution ARNs the handlers stopped. */
-  stopped: string[];
-  /** How many times a handler fetched a secret from (mocked) Secrets Manager. */
+  /** Every execution of the sync state machine, oldest first (Step Functions' own list). */
+  readonly started: Started[];
+  /** Execution ARNs of the sync state machine that were stopped (ABORTED). */
+  readonly stopped: string[];
+  /** How many GetSecretValue calls the local Secrets Manager served. */
   secretFetches(): number;
+  /** The ARN of the sync execution of that name. */
+  executionArn(name: string): string;
   call(routeId: string, options?: CallOptions): Promise<CallResult>;
+  /** Polls GET /v1/members/{guid} until its sync status is one of `statuses`; bounded by a poll count. */
+  waitForSync(sub: string, memberGuid: string, statuses: readonly SyncStatus[]): Promise<MemberView>;
   close(): Promise<void>;
 }
 
@@ -69,58 +66,46 @@ type Handler = (
   context: unknown,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** Polls of waitForSync; with the scaled-down waits a sync takes a fraction of a second. */
+const MAX_POLLS = 400;
+const POLL_MS = 25;
+
 export async function startApiWorld(sandboxOptions: SandboxOptions = {}): Promise<ApiWorld> {
-  const [sandbox, dynamo] = await Promise.all([
-    startSandbox({ aggregationMs: 40, ...sandboxOptions }),
-    startDynamo({ tableName: `api-test-${randomUUID()}` }),
-  ]);
-  const signingSecret = randomBytes(32).toString("base64url");
+  // The handlers read their environment once, at import: the stack sets it before any of them loads.
+  const stack = await startLocalStack({
+    sandbox: { aggregationMs: 30, ...sandboxOptions },
+    // Wait states and retries a fraction of their deployed length; MFA windows stay real (nobody waits).
+    waitScale: 0.002,
+    env: {
+      API_BASE_URL,
+      REDIRECT_ALLOW_LIST: "https://app.example.test/connected,myapp://oauth",
+      LOG_LEVEL: "SILENT",
+    },
+  });
+  const { sandbox } = stack;
+  if (!sandbox) throw new Error("startApiWorld: the embedded stack runs without the MX sandbox");
+  const signingSecret = stack.aws.readSecret(stack.env.OAUTH_STATE_SECRET_ID ?? "");
+  if (!signingSecret) throw new Error("startApiWorld: no OAuth state secret in the local Secrets Manager");
 
-  // The handlers read these once, at import: set them first.
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    TABLE_NAME: dynamo.tableName,
-    MX_BASE_URL: sandbox.url,
-    MX_SECRET_ID,
-    OAUTH_STATE_SECRET_ID: SIGNING_SECRET_ID,
-    STATE_MACHINE_ARN,
-    API_BASE_URL,
-    REDIRECT_ALLOW_LIST: "https://app.example.test/connected,myapp://oauth",
-    LOG_LEVEL: "SILENT",
-  });
-
-  const secrets = mockClient(SecretsManagerClient);
-  secrets.on(GetSecretValueCommand, { SecretId: MX_SECRET_ID }).resolves({
-    SecretString: JSON.stringify({ client_id: sandbox.clientId, api_key: sandbox.apiKey }),
-  });
-  secrets
-    .on(GetSecretValueCommand, { SecretId: SIGNING_SECRET_ID })
-    .resolves({ SecretString: signingSecret });
-
-  const started: Started[] = [];
-  const taskSuccesses: ApiWorld["taskSuccesses"] = [];
-  const sfn = mockClient(SFNClient);
-  sfn.on(StartExecutionCommand).callsFake((input: { name?: string; input?: string }) => {
-    const name = input.name ?? "";
-    if (started.some((run) => run.name === name)) {
-      throw Object.assign(new Error(`Execution already exists: ${name}`), { name: "ExecutionAlreadyExists" });
-    }
-    started.push({ name, input: JSON.parse(input.input ?? "{}") as Record<string, unknown> });
-    return { executionArn: `${STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")}:${name}` };
-  });
-  sfn.on(SendTaskSuccessCommand).callsFake((input: { taskToken?: string; output?: string }) => {
-    taskSuccesses.push({ taskToken: input.taskToken ?? "", output: JSON.parse(input.output ?? "null") });
-    return {};
-  });
-  sfn.on(SendTaskFailureCommand).resolves({});
-  const stopped: string[] = [];
-  sfn.on(StopExecutionCommand).callsFake((input: { executionArn?: string }) => {
-    stopped.push(input.executionArn ?? "");
-    return {};
-  });
+  const sfn = stack.workflow.stepFunctions;
+  const stateMachineArn = stack.workflow.stateMachineArn;
+  /** Every execution of the sync machine with the given status (all pages), oldest first. */
+  const executions = (statusFilter?: "ABORTED") => {
+    const all: ReturnType<typeof sfn.listExecutions>["executions"] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = sfn.listExecutions({
+        stateMachineArn,
+        maxResults: 1000,
+        ...(statusFilter ? { statusFilter } : {}),
+        ...(nextToken ? { nextToken } : {}),
+      });
+      all.push(...page.executions);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    // The service lists newest first; a stable sort keeps same-millisecond starts in the order they came.
+    return all.sort((a, b) => a.startDate.getTime() - b.startDate.getTime());
+  };
 
   const handlers = new Map<string, Handler>();
   async function handlerFor(routeId: string): Promise<Handler> {
@@ -134,36 +119,53 @@ export async function startApiWorld(sandboxOptions: SandboxOptions = {}): Promis
     return mod.handler;
   }
 
+  const call: ApiWorld["call"] = async (routeId, options = {}) => {
+    const route = apiRoutes.find((r) => r.id === routeId);
+    if (!route) throw new Error(`no route ${routeId}`);
+    const handler = await handlerFor(routeId);
+    const result = await handler(apiEvent(route.method, route.path, options), lambdaContext(routeId));
+    const text = typeof result.body === "string" ? result.body : "";
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const headers = Object.fromEntries(
+      Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    );
+    return { status: result.statusCode ?? 200, headers, body, text };
+  };
+
   return {
+    stack,
     sandbox,
-    dynamo,
+    dynamo: stack.dynamo,
     signingSecret,
-    started,
-    taskSuccesses,
-    stopped,
-    secretFetches: () => secrets.commandCalls(GetSecretValueCommand).length,
-    async call(routeId, options = {}) {
-      const route = apiRoutes.find((r) => r.id === routeId);
-      if (!route) throw new Error(`no route ${routeId}`);
-      const handler = await handlerFor(routeId);
-      const result = await handler(apiEvent(route.method, route.path, options), lambdaContext(routeId));
-      const text = typeof result.body === "string" ? result.body : "";
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
+    get started() {
+      return executions().map(({ executionArn, name }) => ({
+        name,
+        input: JSON.parse(sfn.describeExecution({ executionArn }).input) as Record<string, unknown>,
+      }));
+    },
+    get stopped() {
+      return executions("ABORTED").map((e) => e.executionArn);
+    },
+    secretFetches: () => stack.aws.secretReads(),
+    executionArn: (name) => `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`,
+    call,
+    async waitForSync(sub, memberGuid, statuses) {
+      let last: CallResult | undefined;
+      for (let poll = 0; poll < MAX_POLLS; poll++) {
+        last = await call("GetMember", { sub, params: { member_guid: memberGuid } });
+        if (last.status !== 200) throw new Error(`GetMember ${memberGuid}: ${last.status} ${last.text}`);
+        const member = last.body.member as MemberView;
+        if (statuses.includes(member.sync.status)) return member;
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
-      const headers = Object.fromEntries(
-        Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
-      );
-      return { status: result.statusCode ?? 200, headers, body, text };
+      throw new Error(`member ${memberGuid} never reached ${statuses.join("/")}: last seen ${last?.text}`);
     },
-    async close() {
-      secrets.restore();
-      sfn.restore();
-      await Promise.all([sandbox.close(), dynamo.close()]);
-    },
+    close: () => stack.close(),
   };
 }
 

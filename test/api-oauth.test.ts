@@ -1,6 +1,7 @@
-// OAuth members end to end at the handler level: create → the sandbox's OAuth page (over HTTP) →
-// Authorize or Deny → MX's redirect → our callback handler. Then the callback's defences: forged, expired
-// and replayed states get a 4xx page and change nothing.
+// OAuth members end to end at the handler level, on the embedded stack (see api-fixture.ts): create → the
+// sandbox's OAuth page (over HTTP) → Authorize or Deny → MX's redirect → our callback handler, whose start
+// runs the real sync. Then the callback's defences: forged, expired and replayed states get a 4xx page and
+// change nothing.
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveApiKeys, signOauthState } from "../shared/api/oauth-state";
@@ -20,6 +21,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.close();
 });
+
+const ENDED = ["SYNCED", "NEEDS_USER", "FAILED", "TIMED_OUT"] as const;
 
 async function createOauthMember(sub: string, redirectUrl: string | null = APP_URL) {
   const res = await world.call("CreateMember", {
@@ -83,6 +86,7 @@ describe("connecting an OAuth member", () => {
     const run = world.started.find((s) => s.name.startsWith(`${member.guid}-oauth-`));
     expect(run?.input).toMatchObject({ userId: sub, memberGuid: member.guid, mode: "initial" });
     expect(res.headers["referrer-policy"]).toBe("no-referrer");
+    expect((await world.waitForSync(sub, member.guid, ENDED)).sync.status).toBe("SYNCED");
   });
 
   it("Deny: the callback records that the user must act, starts nothing, and tells the app", async () => {
@@ -142,6 +146,8 @@ describe("the callback's defences: nothing changes on a bad state", () => {
     const member = await createOauthMember(sub);
     const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
     expect((await followToCallback(redirect)).status).toBe(302);
+    // The run that callback started ends first, so the snapshot only changes if the replay does something.
+    await world.waitForSync(sub, member.guid, ENDED);
     const before = await snapshot(sub, member.guid);
 
     // Act

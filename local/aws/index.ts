@@ -29,6 +29,10 @@ export interface LocalAws {
   putSecret(name: string, secretString: string): string;
   /** Attaches the Step Functions backend (when it is created after the endpoint). */
   attachStepFunctions(stepFunctions: LocalStepFunctions): void;
+  /** How many GetSecretValue calls were served (found or not): tests check what a request fetched. */
+  secretReads(): number;
+  /** A secret's value by name or ARN, read in-process (not counted): for tests that sign with the key. */
+  readSecret(idOrArn: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -101,6 +105,9 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     return arn;
   };
   for (const [name, value] of Object.entries(options.secrets ?? {})) putSecret(name, value);
+  const findSecret = (idOrArn: string) =>
+    secrets.get(idOrArn) ?? [...secrets.values()].find((s) => s.arn === idOrArn);
+  let secretReads = 0;
 
   const sfn = (): LocalStepFunctions => {
     if (!stepFunctions) throw new AwsApiError("ServiceUnavailable", "No local Step Functions attached");
@@ -118,8 +125,9 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     "AWSStepFunctions.SendTaskFailure": (body) =>
       sfn().sendTaskFailure(parse(requests.SendTaskFailure, body)),
     "secretsmanager.GetSecretValue": (body) => {
+      secretReads += 1;
       const { SecretId } = parse(requests.GetSecretValue, body);
-      const secret = secrets.get(SecretId) ?? [...secrets.values()].find((s) => s.arn === SecretId);
+      const secret = findSecret(SecretId);
       if (!secret) {
         throw new AwsApiError(
           "ResourceNotFoundException",
@@ -201,6 +209,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     attachStepFunctions: (backend) => {
       stepFunctions = backend;
     },
+    secretReads: () => secretReads,
+    readSecret: (idOrArn) => findSecret(idOrArn)?.value,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
