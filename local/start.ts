@@ -4,7 +4,7 @@
 import "./polyfills";
 import { pathToFileURL } from "node:url";
 import * as z from "zod";
-import { apiRoutes } from "../infra/api/routes";
+import { apiRoutes } from "../shared/api/routes";
 import { createDevIssuer, type DevIssuer, type DevTokenOptions } from "./api/jwt";
 import { type ApiServer, type LocalRoute, startApiServer } from "./api/server";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "./stack";

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { apiRoutes } from "../infra/api/routes";
+import { apiRoutes } from "../shared/api/routes";
 import type { LocalDynamo } from "../local/dynamo";
 import { createLambdaContext } from "../local/lambda-context";
 import type { Sandbox, SandboxOptions } from "../local/sandbox/index";

@@ -5,7 +5,7 @@ import { App, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { apiRoutes } from "../infra/api/routes";
+import { apiRoutes } from "../shared/api/routes";
 import { ConnectApi, ROUTE_NEEDS } from "../infra/constructs/api";
 import { Data } from "../infra/constructs/data";
 import { Secrets } from "../infra/constructs/secrets";

@@ -3,7 +3,7 @@
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
-import { apiRoutes } from "../infra/api/routes";
+import { apiRoutes } from "../shared/api/routes";
 import { ApiError, NotFoundError } from "../shared/api/errors";
 import { errorResponse } from "../shared/api/http";
 import { memberIdempotencyId } from "../shared/api/idempotency";

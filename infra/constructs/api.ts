@@ -1,4 +1,4 @@
-// The Connect API: an API Gateway HTTP API whose routes come from infra/api/routes.ts, one Lambda per route
+// The Connect API: an API Gateway HTTP API whose routes come from shared/api/routes.ts, one Lambda per route
 // (MxFunction), a JWT authorizer on every route but the OAuth callback, stage throttling and JSON access
 // logs. Each function gets only the environment and the grants its route needs (ROUTE_NEEDS below).
 import { CfnResource, Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
@@ -11,7 +11,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { type ApiRoute, apiRoutes } from "../api/routes";
+import { type ApiRoute, apiRoutes } from "../../shared/api/routes";
 import { acknowledge } from "../nag";
 import { UserAuth, type UserAuthProps } from "./auth";
 import { MxFunction } from "./function";

@@ -1,7 +1,7 @@
-// The Connect API's OpenAPI 3.1 description, generated from the route table (infra/api/routes.ts) and the
+// The Connect API's OpenAPI 3.1 description, generated from the route table (shared/api/routes.ts) and the
 // very zod schemas that validate requests (schemas.ts), so the description cannot drift from the code.
 import * as z from "zod";
-import { apiRoutes } from "../../infra/api/routes";
+import { apiRoutes } from "./routes";
 import { MAX_BODY_BYTES } from "./http";
 import * as s from "./schemas";
 
@@ -17,7 +17,7 @@ interface Operation {
   errors?: number[];
 }
 
-/** One entry per route id in infra/api/routes.ts (a test checks they match). */
+/** One entry per route id in shared/api/routes.ts (a test checks they match). */
 export const operations: Record<string, Operation> = {
   SearchInstitutions: {
     summary: "Search institutions by name",
