@@ -8,6 +8,7 @@ import httpJsonBodyParser from "@middy/http-json-body-parser";
 import httpSecurityHeaders from "@middy/http-security-headers";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import * as z from "zod";
+import { MemberNotFoundError, NoChallengeError, UnprocessableRequestError } from "../domain/errors";
 import { logger, loggerContext } from "../lambda/logger";
 import {
   MxError,
@@ -16,7 +17,7 @@ import {
   MxTimeoutError,
   MxUnavailableError,
 } from "../mx/errors";
-import { ApiError, UnauthorizedError } from "./errors";
+import { ApiError, ConflictError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors";
 import { jwtContextSchema } from "./schemas";
 
 /** Largest accepted request body. Credentials and MFA answers fit many times over. */
@@ -91,8 +92,17 @@ function parsePart<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   return result.data;
 }
 
+/** The use cases' domain errors (shared/domain/errors.ts) as the API answers them. */
+function domainToHttp(error: unknown): ApiError | undefined {
+  if (error instanceof MemberNotFoundError) return new NotFoundError(error.message);
+  if (error instanceof NoChallengeError) return new ConflictError("no_challenge", error.message);
+  if (error instanceof UnprocessableRequestError) return new UnprocessableError(error.message);
+  return undefined;
+}
+
 /** The one place an error becomes a response. Known errors say what went wrong; the rest say nothing. */
-export function errorResponse(error: unknown): { result: HttpResult; log: "none" | "warn" | "error" } {
+export function errorResponse(failure: unknown): { result: HttpResult; log: "none" | "warn" | "error" } {
+  const error = domainToHttp(failure) ?? failure;
   if (error instanceof ApiError) {
     return { result: errorJson(error.status, error.code, error.message, error.headers), log: "none" };
   }

@@ -4,8 +4,9 @@ import type { MxApi } from "../mx/api";
 import { MxBadRequestError, MxConflictError, MxNotFoundError } from "../mx/errors";
 import type { Member } from "../mx/schemas";
 import type { BankDataStore, MemberRecord, MemberStore } from "../storage/ports";
-import type { SyncRequest } from "../sync/contract";
+import { initialRunName, userRefreshRunName } from "../sync/names";
 import type { SfnPort } from "../sync/sfn";
+import { startSync } from "../sync/start-sync";
 import { BadRequestError, NotFoundError, UnprocessableError } from "./errors";
 import { memberIdempotencyId } from "./idempotency";
 import { signOauthState } from "./oauth-state";
@@ -26,21 +27,6 @@ export async function findOwnedMember(
   if (!member) throw new NotFoundError("Member not found.");
   return member;
 }
-
-export const syncRequestFor = (member: MemberRecord, mode: SyncRequest["mode"]): SyncRequest => ({
-  userId: member.userId,
-  mxUserGuid: member.mxUserGuid,
-  memberGuid: member.memberGuid,
-  identify: member.identify,
-  mode,
-});
-
-/** Execution names: [A-Za-z0-9-_], at most 80 characters; member guids are well under 64. */
-export const initialRunName = (memberGuid: string) => `${memberGuid}-initial`;
-export const oauthRunName = (memberGuid: string, nonce: string) => `${memberGuid}-oauth-${nonce}`;
-/** Calls within the same 10 s collapse into one execution (a double click); the lease covers the rest. */
-export const refreshRunName = (memberGuid: string, now: Date) =>
-  `${memberGuid}-refresh-${Math.floor(now.getTime() / 10_000)}`;
 
 /** The MX user of this app user: from a stored member when there is one, else created (or found) at MX. */
 async function mxUserGuidFor(deps: { mx: MxApi; members: MemberStore }, userId: string): Promise<string> {
@@ -110,7 +96,7 @@ export async function createMember(
 
   if (!isOauth) {
     // Credentials: MX is already connecting; the named run makes a retried create start nothing new.
-    await deps.sfn.startExecution(initialRunName(created.guid), syncRequestFor(stored, "initial"));
+    await startSync(deps.sfn, stored, "initial", initialRunName(created.guid));
     const current = (await deps.members.getMember(userId, created.guid)) ?? stored;
     return { member: memberView(current) };
   }
@@ -206,10 +192,8 @@ export async function syncMember(
   // A run holds the member while its lease lives (released at Finish; expires if the run died).
   const held = member.sync.syncRun !== undefined && (member.sync.leaseExpiresAt ?? 0) > now.getTime();
   if (held) return { member: memberView(member), started: false };
-  const { started } = await deps.sfn.startExecution(
-    refreshRunName(memberGuid, now),
-    syncRequestFor(member, "refresh"),
-  );
+  // A run holding the member is left alone; the lease covers a start that races one anyway.
+  const { started } = await startSync(deps.sfn, member, "refresh", userRefreshRunName(memberGuid, now));
   return { member: memberView(member), started };
 }
 

@@ -2,8 +2,10 @@
 // and unused (checked in that order, before anything changes); then the redirect's outcome is recorded, the
 // sync starts, and the browser goes back to the app's allow-listed URL or gets a short page.
 import type { MemberStore, OnceStore } from "../storage/ports";
+import { oauthRunName } from "../sync/names";
 import type { SfnPort } from "../sync/sfn";
-import { type Clock, oauthRunName, syncRequestFor } from "./members";
+import { startSync } from "../sync/start-sync";
+import type { Clock } from "./members";
 import { verifyOauthState } from "./oauth-state";
 import { isAllowedRedirect, withOutcome } from "./redirects";
 
@@ -76,7 +78,7 @@ export async function handleOauthCallback(
   const runName = oauthRunName(member.memberGuid, state.nonce);
   if (succeeded) {
     // The redirect is a hint: the workflow reads the member's real status from MX and decides.
-    await deps.sfn.startExecution(runName, syncRequestFor(member, "initial"));
+    await startSync(deps.sfn, member, "initial", runName);
   } else {
     const reason =
       (query.error_reason && ERROR_REASONS[query.error_reason]) ??

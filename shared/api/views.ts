@@ -1,20 +1,14 @@
 // What the API shows of a stored member: MX's connection status and the latest sync run, snake_case like
 // MX. Never the task token, never a challenge answer (none is ever stored).
-import { CONNECTION_REASONS } from "../domain/connection";
+import { isUnsyncedEnd } from "../domain/sync";
 import type { MemberRecord } from "../storage/ports";
 import type { MemberView } from "./schemas";
-
-const ENDED_UNSYNCED = new Set(["NEEDS_USER", "FAILED", "TIMED_OUT"]);
 
 export function memberView(member: MemberRecord): MemberView {
   const { sync } = member;
   // A reason only explains an ended, unsuccessful run; a stale one must not show while a new run works.
-  const reason = !ENDED_UNSYNCED.has(sync.status)
-    ? null
-    : (sync.reason ??
-      (sync.outcome ? CONNECTION_REASONS[sync.outcome] : undefined) ??
-      (member.connectionStatus ? CONNECTION_REASONS[member.connectionStatus] : undefined) ??
-      null);
+  // It is computed once, when the run ends (shared/domain/sync.ts), and stored with the outcome.
+  const reason = isUnsyncedEnd(sync.status) ? (sync.reason ?? null) : null;
   return {
     guid: member.memberGuid,
     institution_code: member.institutionCode,

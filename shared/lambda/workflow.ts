@@ -1,14 +1,11 @@
 // The middleware chain of the sync workflow's task Lambdas. A thrown error's `name` becomes the Step
 // Functions error name, which the state machine's Retry and Catch rules match: transient MX failures must
-// reach it as MxRateLimitedError, MxUnavailableError or MxTimeoutError.
+// reach it under one of TRANSIENT_MX_ERRORS (shared/sync/contract.ts).
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
 import type { Context } from "aws-lambda";
 import { isTransientMxError, MxUnavailableError } from "../mx/errors";
 import { logger, loggerContext, workflowCorrelation } from "./logger";
 import { type MxClientOptions, mxClient, mxSecret } from "./mx";
-
-/** The MX error names the state machine retries. */
-export const RETRIED_MX_ERRORS = ["MxRateLimitedError", "MxUnavailableError", "MxTimeoutError"] as const;
 
 /**
  * Normalises a task's error for Step Functions: a refused or reset connection to MX is retried like a 5xx

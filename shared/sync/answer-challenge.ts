@@ -2,7 +2,7 @@
 // send them to MX (`resume`), then resume the paused sync run with its task token, taken single-use from
 // the member so that two concurrent answers cannot both go through. Answers are passed to MX only: never
 // stored, logged or returned.
-import { ConflictError, NotFoundError, UnprocessableError } from "../api/errors";
+import { MemberNotFoundError, NoChallengeError, UnprocessableRequestError } from "../domain/errors";
 import type { MxApi } from "../mx/api";
 import { MxBadRequestError, MxConflictError, MxRateLimitedError, MxUnauthorizedError } from "../mx/errors";
 import { SyncLeaseLostError } from "../storage/errors";
@@ -33,33 +33,32 @@ export interface AnswerChallengeOptions {
 /** MX answered without acting on the request. */
 const NOT_TAKEN = [MxBadRequestError, MxConflictError, MxRateLimitedError, MxUnauthorizedError];
 
-const noChallenge = () => new ConflictError("no_challenge", "No security question is waiting for an answer.");
-
 export async function answerChallenge(
   deps: { mx: MxApi; members: MemberStore; sfn: SfnPort; clock?: Clock },
   { userId, memberGuid, answers }: AnswerChallengeInput,
   options: AnswerChallengeOptions,
 ): Promise<AnswerChallengeResult> {
   const member = await deps.members.getMember(userId, memberGuid);
-  if (!member) throw new NotFoundError("Member not found.");
+  if (!member) throw new MemberNotFoundError();
   const challenges = member.challenges ?? [];
   // The token is the authority: stored with the prompts by the waiting run, cleared once used or ended.
   if (challenges.length === 0 || !member.challengeTaskToken) {
-    throw noChallenge();
+    throw new NoChallengeError();
   }
 
   const waiting = new Set(challenges.map((challenge) => challenge.guid));
   const answered = new Set(answers.map((answer) => answer.guid));
-  if (answered.size !== answers.length) throw new UnprocessableError("Answer each security question once.");
+  if (answered.size !== answers.length)
+    throw new UnprocessableRequestError("Answer each security question once.");
   const unknown = [...answered].filter((guid) => !waiting.has(guid));
   if (unknown.length > 0)
-    throw new UnprocessableError(`Not a waiting security question: ${unknown.join(", ")}.`);
+    throw new UnprocessableRequestError(`Not a waiting security question: ${unknown.join(", ")}.`);
   const missing = [...waiting].filter((guid) => !answered.has(guid));
   if (missing.length > 0)
-    throw new UnprocessableError(`Answer every security question; missing: ${missing.join(", ")}.`);
+    throw new UnprocessableRequestError(`Answer every security question; missing: ${missing.join(", ")}.`);
 
   const taskToken = await deps.members.takeChallengeTaskToken(userId, memberGuid);
-  if (!taskToken) throw noChallenge(); // answered concurrently, or the wait expired
+  if (!taskToken) throw new NoChallengeError(); // answered concurrently, or the wait expired
 
   try {
     await deps.mx.resumeMember(member.mxUserGuid, memberGuid, answers);

@@ -1,6 +1,13 @@
 // The sync workflow's payloads: what enters the state machine and what each task returns.
 // Nothing secret ever appears here: guids, flags, counts and timings only.
 import * as z from "zod";
+import { ENDED_SYNC_STATUSES } from "../domain/sync";
+
+/**
+ * The MX error names the state machine retries (a task's thrown error's `name` is its Step Functions error
+ * name): infra/workflow/definition.ts retries them, Finish explains them as "MX was unavailable".
+ */
+export const TRANSIENT_MX_ERRORS = ["MxRateLimitedError", "MxUnavailableError", "MxTimeoutError"] as const;
 
 const guid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[A-Za-z0-9-]{1,64}$`));
 
@@ -52,7 +59,7 @@ export const pageTaskOutputSchema = z.object({
 export const countOutputSchema = z.object({ stored: z.number().int() });
 
 export const finishInputSchema = taskBaseSchema.extend({
-  outcome: z.enum(["SYNCED", "NEEDS_USER", "FAILED", "TIMED_OUT", "ALREADY_RUNNING"]),
+  outcome: z.enum([...ENDED_SYNC_STATUSES, "ALREADY_RUNNING"]),
   connectionStatus: z.string().optional(),
   startedAt: z.number().optional(),
   counts: z

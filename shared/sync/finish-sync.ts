@@ -1,56 +1,16 @@
 // Finish: write the run's outcome on the member (status, human reason, counts, timing, last sync), drop
 // the pending transactions MX no longer reports, and release the lease.
-import { CONNECTION_REASONS } from "../domain/connection";
+import { syncEndReason } from "../domain/sync";
 import type { BankDataStore, MemberStore, SyncState } from "../storage/ports";
-import type { FinishInput } from "./contract";
+import { type FinishInput, TRANSIENT_MX_ERRORS } from "./contract";
 import { describeFailure } from "./failure";
-import { MEMBER_NOT_FOUND, MX_UNAUTHORIZED } from "./poll-member";
 import { type Clock, systemClock } from "./time";
 
-/** Reasons for ends that are not MX connection statuses. */
-const OTHER_REASONS: Record<string, string> = {
-  [MEMBER_NOT_FOUND]: "This connection no longer exists at MX. Connect the bank again.",
-  [MX_UNAUTHORIZED]: "The service could not authenticate with MX. Try again later.",
-  CHALLENGE_TIMED_OUT: CONNECTION_REASONS.EXPIRED ?? "The security question was not answered in time.",
-  // NEEDS_USER after the workflow's last MFA round: the bank kept asking.
-  CHALLENGED: "The bank kept asking security questions. Ask the user to connect again.",
-  NEEDS_USER: "The bank needs the user to act before connecting again.",
-  MX_TRANSIENT: "MX was unavailable. Try again later.",
-  TASK_TIMED_OUT: "The sync took too long. Try again later.",
-  UNEXPECTED: "The sync failed unexpectedly. Try again later.",
-};
-
-const TRANSIENT_ERRORS = new Set([
-  "MxRateLimitedError",
-  "MxUnavailableError",
-  "MxTimeoutError",
-  "MxNetworkError",
-]);
-
-function reasonFor(input: FinishInput): string | undefined {
-  const status = input.connectionStatus;
-  switch (input.outcome) {
-    case "SYNCED":
-    case "ALREADY_RUNNING":
-      return undefined;
-    case "TIMED_OUT":
-      return status === "CHALLENGED"
-        ? OTHER_REASONS.CHALLENGE_TIMED_OUT
-        : (CONNECTION_REASONS.TIMED_OUT ?? OTHER_REASONS.TASK_TIMED_OUT);
-    case "NEEDS_USER":
-    case "FAILED": {
-      const known = status ? (CONNECTION_REASONS[status] ?? OTHER_REASONS[status]) : undefined;
-      if (known) return known;
-      const errorName = input.error?.Error;
-      if (errorName && TRANSIENT_ERRORS.has(errorName)) return OTHER_REASONS.MX_TRANSIENT;
-      if (errorName === "States.Timeout") return OTHER_REASONS.TASK_TIMED_OUT;
-      if (input.outcome === "NEEDS_USER") return OTHER_REASONS.NEEDS_USER;
-      // An MX end state without a reason of its own (DEGRADED, IMPORTED, …) reads like a failed connection.
-      if (status && !input.error) return CONNECTION_REASONS.FAILED ?? OTHER_REASONS.UNEXPECTED;
-      return OTHER_REASONS.UNEXPECTED;
-    }
-  }
-}
+/**
+ * A transient MX error seen by Finish: the names the state machine retries, and a network error a task
+ * reported before its middleware renamed it.
+ */
+const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([...TRANSIENT_MX_ERRORS, "MxNetworkError"]);
 
 export interface FinishSyncResult {
   outcome: FinishInput["outcome"];
@@ -71,7 +31,15 @@ export async function finishSync(
   const result: Partial<SyncState> = {
     status: outcome,
     outcome,
-    reason: reasonFor(input),
+    reason: syncEndReason(
+      {
+        outcome,
+        connectionStatus: input.connectionStatus,
+        errorName: input.error?.Error,
+        failedOnError: input.error !== undefined,
+      },
+      TRANSIENT_ERRORS,
+    ),
     finishedAt: now.toISOString(),
     durationMs: input.startedAt === undefined ? undefined : Math.max(0, now.getTime() - input.startedAt),
     counts: input.counts && {

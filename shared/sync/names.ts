@@ -1,8 +1,8 @@
 // Step Functions execution names: 1-80 characters of letters, digits, `-` and `_`. A name is also the
-// run's id (syncRun) and, being unique per state machine, what makes a repeated start a no-op.
+// run's id (syncRun) and, being unique per state machine, what makes a repeated start a no-op. Every run
+// name is built here, through `executionName`'s length guard.
 import { createHash } from "node:crypto";
 
-export const EXECUTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 const MAX = 80;
 
 /**
@@ -17,6 +17,17 @@ export function executionName(memberGuid: string, suffix: string): string {
   const room = MAX - safeSuffix.length - hash.length - 2;
   return `${memberGuid.slice(0, Math.max(0, room))}-${hash}-${safeSuffix}`.slice(0, MAX);
 }
+
+/** A member's first sync after a credential create: a retried create starts nothing new. */
+export const initialRunName = (memberGuid: string) => executionName(memberGuid, "initial");
+
+/** The first sync after the user came back through the OAuth callback (one per signed state). */
+export const oauthRunName = (memberGuid: string, nonce: string) =>
+  executionName(memberGuid, `oauth-${nonce}`);
+
+/** A user-asked refresh: calls within the same 10 s collapse into one run (a double click). */
+export const userRefreshRunName = (memberGuid: string, now: Date) =>
+  executionName(memberGuid, `refresh-${Math.floor(now.getTime() / 10_000)}`);
 
 /** The scheduled refresh's run for a member on a UTC day: an overlapping schedule starts nothing twice. */
 export function refreshExecutionName(memberGuid: string, yyyymmdd: string): string {

@@ -1,6 +1,7 @@
 // Poll: read the member's status at MX, record it on the member, classify it into the workflow's next
 // phase, and say how long to wait before the next poll.
 import { connectionPhase, nextPollDelaySeconds } from "../domain/connection";
+import { MEMBER_NOT_FOUND, MX_UNAUTHORIZED } from "../domain/sync";
 import type { MxApi } from "../mx/api";
 import { MxNotFoundError, MxUnauthorizedError } from "../mx/errors";
 import type { MemberStore } from "../storage/ports";
@@ -14,12 +15,9 @@ export interface PollMemberOptions {
   maxWaitSeconds: number;
 }
 
-/**
- * Synthetic connection statuses for ends MX reports as HTTP errors rather than a status. They are not
- * MX's words, so they are not written to the member's connectionStatus; Finish turns them into a reason.
- */
-export const MEMBER_NOT_FOUND = "MEMBER_NOT_FOUND";
-export const MX_UNAUTHORIZED = "MX_UNAUTHORIZED";
+// Synthetic connection statuses for ends MX reports as HTTP errors rather than a status. They are not
+// MX's words, so they are not written to the member's connectionStatus; Finish turns them into a reason.
+export { MEMBER_NOT_FOUND, MX_UNAUTHORIZED } from "../domain/sync";
 
 export async function pollMember(
   deps: { mx: MxApi; members: MemberStore; clock?: Clock; random?: () => number },

@@ -1,9 +1,10 @@
 // The scheduled refresh: start a refresh run for every member whose last sync succeeded. Each member's run
 // is named after the member and the UTC day, so an overlapping or repeated schedule starts nothing twice.
 import type { MemberStore } from "../storage/ports";
-import type { RefreshInput, RefreshOutput, SyncRequest } from "./contract";
+import type { RefreshInput, RefreshOutput } from "./contract";
 import { refreshExecutionName } from "./names";
 import type { SfnPort } from "./sfn";
+import { startSync } from "./start-sync";
 import { type Clock, compactUtcDay, systemClock } from "./time";
 
 export interface RefreshMembersOptions {
@@ -29,17 +30,18 @@ export async function refreshMembers(
     const queue = [...page.members];
     const worker = async () => {
       for (let member = queue.shift(); member; member = queue.shift()) {
-        const request: SyncRequest = {
-          userId: member.userId,
-          mxUserGuid: member.mxUserGuid,
-          memberGuid: member.memberGuid,
-          // Identity data changes rarely: the first sync fetched it; a refresh reads the latest owners.
-          identify: false,
-          mode: "refresh",
-        };
         // Same name as an earlier start today: Step Functions refuses it (ExecutionAlreadyExists) or, while
         // that run is still going with the same input, returns it. Either way no second run exists.
-        const result = await deps.sfn.startExecution(refreshExecutionName(member.memberGuid, day), request);
+        // Identity data changes rarely: the first sync fetched it; a refresh reads the latest owners.
+        const result = await startSync(
+          deps.sfn,
+          member,
+          "refresh",
+          refreshExecutionName(member.memberGuid, day),
+          {
+            identify: false,
+          },
+        );
         if (result.started) started++;
       }
     };
