@@ -11,7 +11,7 @@ import {
   type Stores,
   SyncLeaseLostError,
 } from "../shared/storage/dynamo";
-import type { MemberRecord } from "../shared/storage/ports";
+import type { MemberRecord, TransactionQuery } from "../shared/storage/ports";
 
 let dynamo: LocalDynamo;
 let doc: DynamoDBDocumentClient;
@@ -64,7 +64,7 @@ function transaction(guid: string, accountGuid: string, date: string, extra: Par
   } satisfies Transaction;
 }
 
-/** Reads every page of an account's transactions. */
+/** Reads every page of one of alice's accounts' transactions. */
 async function readAll(
   stores: Stores,
   accountGuid: string,
@@ -74,12 +74,29 @@ async function readAll(
   let cursor: string | undefined;
   let pages = 0;
   do {
-    const page = await stores.bankData.listTransactions(accountGuid, { ...query, cursor });
+    const page = await listPage(stores, "alice", accountGuid, { ...query, cursor });
     items.push(...page.items);
     cursor = page.cursor;
     pages++;
   } while (cursor);
   return { items, pages };
+}
+
+/** One page of the user's account; fails the test when the store does not find the account. */
+async function listPage(stores: Stores, userId: string, accountGuid: string, query: TransactionQuery) {
+  const page = await stores.bankData.listTransactions(userId, accountGuid, query);
+  if (!page) throw new Error(`${accountGuid} is not an account of ${userId}`);
+  return page;
+}
+
+/** Alice's member MBR-1 with the given accounts stored (transactions are listed only for stored accounts). */
+async function aliceWithAccounts(stores: Stores, ...accountGuids: string[]): Promise<void> {
+  await stores.members.putMember(member("alice", "MBR-1"));
+  await stores.bankData.putAccounts(
+    "alice",
+    "MBR-1",
+    accountGuids.map((guid) => ({ guid })),
+  );
 }
 
 describe("members", () => {
@@ -220,15 +237,19 @@ describe("sync lease", () => {
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
-  it("refuses a lease for a member that does not exist", async () => {
+  it("refuses a lease, or a sync update, for a member that does not exist", async () => {
     // Prepare
     const { stores } = await freshStores();
 
     // Act
     const acquire = await stores.members.acquireSyncLease("alice", "MBR-gone", "run-1", 60_000).catch(caught);
+    const update = await stores.members
+      .updateSync("alice", "MBR-gone", "run-1", { status: "SYNCING" })
+      .catch(caught);
 
     // Assess
     expect(acquire).toBeInstanceOf(MemberNotFoundError);
+    expect(update).toBeInstanceOf(MemberNotFoundError);
     expect(await stores.members.getMember("alice", "MBR-gone")).toBeUndefined();
   });
 });
@@ -309,7 +330,7 @@ describe("transactions", () => {
   it("writes 2,500 transactions and reads them back newest first in pages, without gaps or duplicates", async () => {
     // Prepare
     const { stores } = await freshStores();
-    await stores.members.putMember(member("alice", "MBR-1"));
+    await aliceWithAccounts(stores, ACCOUNT);
 
     // Act
     const written = await stores.bankData.putTransactions("alice", "MBR-1", all, "run-1");
@@ -320,13 +341,13 @@ describe("transactions", () => {
     expect(pages).toBe(Math.ceil(2500 / 97));
     expect(items.map((t) => t.guid)).toEqual(newestFirst(all).map((t) => t.guid));
     expect(items[0]).toEqual(newestFirst(all)[0]);
-    expect(await stores.bankData.countTransactions(ACCOUNT)).toBe(2500);
+    expect(await stores.bankData.countTransactions("alice", ACCOUNT)).toBe(2500);
   });
 
   it("filters by an inclusive date range, paging within it", async () => {
     // Prepare
     const { stores } = await freshStores();
-    await stores.members.putMember(member("alice", "MBR-1"));
+    await aliceWithAccounts(stores, ACCOUNT);
     await stores.bankData.putTransactions("alice", "MBR-1", all, "run-1");
     const from = day(100);
     const to = day(119);
@@ -335,7 +356,7 @@ describe("transactions", () => {
     const range = await readAll(stores, ACCOUNT, { from, to, limit: 30 });
     const sinceOnly = await readAll(stores, ACCOUNT, { from: day(245), limit: 500 });
     const untilOnly = await readAll(stores, ACCOUNT, { to: day(0), limit: 500 });
-    const empty = await stores.bankData.listTransactions(ACCOUNT, { from: to, to: from, limit: 10 });
+    const empty = await listPage(stores, "alice", ACCOUNT, { from: to, to: from, limit: 10 });
 
     // Assess
     const expected = newestFirst(all.filter((t) => (t.date ?? "") >= from && (t.date ?? "") <= to));
@@ -349,12 +370,12 @@ describe("transactions", () => {
   it("returns no cursor after the last page, even when it is exactly full", async () => {
     // Prepare
     const { stores } = await freshStores();
-    await stores.members.putMember(member("alice", "MBR-1"));
+    await aliceWithAccounts(stores, ACCOUNT);
     await stores.bankData.putTransactions("alice", "MBR-1", all.slice(0, 20), "run-1");
 
     // Act
-    const first = await stores.bankData.listTransactions(ACCOUNT, { limit: 10 });
-    const second = await stores.bankData.listTransactions(ACCOUNT, { limit: 10, cursor: first.cursor });
+    const first = await listPage(stores, "alice", ACCOUNT, { limit: 10 });
+    const second = await listPage(stores, "alice", ACCOUNT, { limit: 10, cursor: first.cursor });
 
     // Assess
     expect(first.items).toHaveLength(10);
@@ -366,7 +387,7 @@ describe("transactions", () => {
   it("re-writing the same transactions overwrites them: no duplicates", async () => {
     // Prepare
     const { stores } = await freshStores();
-    await stores.members.putMember(member("alice", "MBR-1"));
+    await aliceWithAccounts(stores, ACCOUNT);
     await stores.bankData.putTransactions("alice", "MBR-1", all.slice(0, 300), "run-1");
 
     // Act
@@ -377,12 +398,14 @@ describe("transactions", () => {
     const { items } = await readAll(stores, ACCOUNT, { limit: 500 });
     expect(items).toHaveLength(300);
     expect(new Set(items.map((t) => t.description))).toEqual(new Set(["updated"]));
+    expect(await stores.bankData.countTransactions("alice", ACCOUNT, { syncRun: "run-2" })).toBe(300);
+    expect(await stores.bankData.countTransactions("alice", ACCOUNT, { syncRun: "run-1" })).toBe(0);
   });
 
   it("removes pending transactions a later run no longer saw (posted under a new guid), only in its window", async () => {
     // Prepare
     const { stores } = await freshStores();
-    await stores.members.putMember(member("alice", "MBR-1"));
+    await aliceWithAccounts(stores, ACCOUNT);
     const pendingInWindow = transaction("TRN-p1", ACCOUNT, "2025-03-10", { status: "PENDING" });
     const pendingBeforeWindow = transaction("TRN-p0", ACCOUNT, "2025-02-01", { status: "PENDING" });
     const stillPending = transaction("TRN-p2", ACCOUNT, "2025-03-11", { status: "PENDING" });
@@ -419,9 +442,9 @@ describe("transactions", () => {
   it("rejects malformed, foreign and out-of-range cursors with InvalidCursorError", async () => {
     // Prepare
     const { stores } = await freshStores();
-    await stores.members.putMember(member("alice", "MBR-1"));
+    await aliceWithAccounts(stores, ACCOUNT, "ACT-other");
     await stores.bankData.putTransactions("alice", "MBR-1", all.slice(0, 50), "run-1");
-    const { cursor } = await stores.bankData.listTransactions(ACCOUNT, { limit: 10 });
+    const { cursor } = await listPage(stores, "alice", ACCOUNT, { limit: 10 });
     const forged = Buffer.from(JSON.stringify({ pk: "USER#bob", sk: "MEMBER#x", dateKey: "y" })).toString(
       "base64url",
     );
@@ -432,11 +455,13 @@ describe("transactions", () => {
         { accountGuid: ACCOUNT, query: { limit: 10, cursor: "not a cursor!" } },
         { accountGuid: ACCOUNT, query: { limit: 10, cursor: "bm90IGpzb24" } }, // base64url, not JSON
         { accountGuid: ACCOUNT, query: { limit: 10, cursor: forged } },
-        { accountGuid: "ACT-other", query: { limit: 10, cursor } }, // another account's cursor
+        { accountGuid: "ACT-other", query: { limit: 10, cursor } }, // another account's cursor (alice's too)
         { accountGuid: ACCOUNT, query: { limit: 10, cursor, from: "2025-12-01" } }, // outside the range
-      ].map(({ accountGuid, query }) => stores.bankData.listTransactions(accountGuid, query).catch(caught)),
+      ].map(({ accountGuid, query }) =>
+        stores.bankData.listTransactions("alice", accountGuid, query).catch(caught),
+      ),
     );
-    const tooLarge = await stores.bankData.listTransactions(ACCOUNT, { limit: 501 }).catch(caught);
+    const tooLarge = await stores.bankData.listTransactions("alice", ACCOUNT, { limit: 501 }).catch(caught);
 
     // Assess
     for (const error of errors) {
@@ -449,15 +474,36 @@ describe("transactions", () => {
   it("stores only the schema's MX fields", async () => {
     // Prepare
     const { stores } = await freshStores();
-    await stores.members.putMember(member("alice", "MBR-1"));
+    await aliceWithAccounts(stores, ACCOUNT);
     const withExtras = { ...transaction("TRN-1", ACCOUNT, "2025-01-01"), secret_field: "do not keep" };
 
     // Act
     await stores.bankData.putTransactions("alice", "MBR-1", [withExtras], "run-1");
 
     // Assess
-    const { items } = await stores.bankData.listTransactions(ACCOUNT, { limit: 10 });
+    const { items } = await listPage(stores, "alice", ACCOUNT, { limit: 10 });
     expect(items).toEqual([transaction("TRN-1", ACCOUNT, "2025-01-01")]);
+  });
+
+  it("never lists or counts another user's account transactions, even given its guid", async () => {
+    // Prepare: bob's account, with transactions; alice knows its guid.
+    const { stores } = await freshStores();
+    await aliceWithAccounts(stores, ACCOUNT);
+    await stores.members.putMember(member("bob", "MBR-b"));
+    await stores.bankData.putAccounts("bob", "MBR-b", [{ guid: "ACT-bob" }]);
+    await stores.bankData.putTransactions("bob", "MBR-b", [transaction("TRN-b", "ACT-bob", day(0))], "run-b");
+
+    // Act
+    const aliceReadsBobs = await stores.bankData.listTransactions("alice", "ACT-bob", { limit: 10 });
+    const aliceReadsUnknown = await stores.bankData.listTransactions("alice", "ACT-nope", { limit: 10 });
+    const aliceCountsBobs = await stores.bankData.countTransactions("alice", "ACT-bob");
+    const bobReadsHis = await stores.bankData.listTransactions("bob", "ACT-bob", { limit: 10 });
+
+    // Assess
+    expect(aliceReadsBobs).toBeUndefined();
+    expect(aliceReadsUnknown).toBeUndefined();
+    expect(aliceCountsBobs).toBe(0);
+    expect(bobReadsHis?.items.map((t) => t.guid)).toEqual(["TRN-b"]);
   });
 });
 
@@ -483,9 +529,9 @@ describe("owners, accounts and deletion", () => {
     expect(await stores.members.getMember("alice", "MBR-1")).toBeUndefined();
     expect(await stores.bankData.listAccountOwners("alice", "MBR-1")).toEqual([]);
     expect((await stores.bankData.listAccounts("alice")).map((a) => a.guid)).toEqual(["ACT-2"]);
-    expect(await stores.bankData.countTransactions("ACT-1")).toBe(0);
-    expect(await stores.bankData.countTransactions("ACT-orphan")).toBe(0);
-    expect(await stores.bankData.countTransactions("ACT-2")).toBe(1);
+    expect(await stores.bankData.countTransactions("alice", "ACT-1")).toBe(0);
+    expect(await stores.bankData.countTransactions("alice", "ACT-orphan")).toBe(0);
+    expect(await stores.bankData.countTransactions("alice", "ACT-2")).toBe(1);
     expect(await stores.members.getMember("alice", "MBR-2")).toBeDefined();
   });
 
@@ -521,7 +567,7 @@ describe("owners, accounts and deletion", () => {
 
     // Assess
     expect(write).toBeInstanceOf(MemberNotFoundError);
-    expect(await stores.bankData.countTransactions("ACT-1")).toBe(0);
+    expect(await stores.bankData.countTransactions("alice", "ACT-1")).toBe(0);
   });
 });
 

@@ -1,5 +1,5 @@
-// The storage port: what use cases need from the data store. storage/dynamo.ts implements it on one
-// DynamoDB table (design in README "Data model"); use cases depend on this interface only.
+// The storage port: what use cases need from the data store. storage/dynamo.ts (createStores) implements it
+// on one DynamoDB table (design in README "Data model"); use cases depend on this interface only.
 import type { SyncStatus } from "../domain/connection";
 import type { Account, AccountOwner, Challenge, Transaction } from "../mx/schemas";
 
@@ -100,6 +100,7 @@ export interface MemberStore {
   ): Promise<void>;
   /** Returns and clears the waiting task token (single use); undefined when nothing waits. */
   takeChallengeTaskToken(userId: string, memberGuid: string): Promise<string | undefined>;
+  /** The one owner of deletion: every owner, account and transaction row of the member, then the member. */
   deleteMember(userId: string, memberGuid: string): Promise<void>;
   /**
    * Members for the scheduled refresh, paged by an opaque cursor: those whose last sync ended SYNCED, and
@@ -132,14 +133,17 @@ export interface BankDataStore {
   listAccountOwners(userId: string, memberGuid: string): Promise<AccountOwner[]>;
   listAccounts(userId: string): Promise<Account[]>;
   getAccount(userId: string, accountGuid: string): Promise<Account | undefined>;
-  /** Newest first. */
+  /**
+   * Newest first. Undefined when the account is not one of `userId`'s stored accounts (another user's or
+   * unknown): a caller cannot read a foreign account's transactions by passing its guid.
+   */
   listTransactions(
+    userId: string,
     accountGuid: string,
     query: TransactionQuery,
-  ): Promise<{ items: Transaction[]; cursor?: string }>;
-  countTransactions(accountGuid: string): Promise<number>;
-  /** Deletes every stored owner, account and transaction of the member. */
-  deleteMemberData(userId: string, memberGuid: string): Promise<void>;
+  ): Promise<{ items: Transaction[]; cursor?: string } | undefined>;
+  /** `userId`'s transaction rows under the account (only `syncRun`'s when given); 0 for another user's. */
+  countTransactions(userId: string, accountGuid: string, options?: { syncRun?: string }): Promise<number>;
 }
 
 /** Short-lived single-use records (OAuth states, idempotency keys), expired by DynamoDB TTL. */

@@ -1,0 +1,356 @@
+// BankDataStore on the table: owners and accounts in the user's partition, transactions in one partition
+// per account (date index for ranges), written in batches; and the deletion of a member's rows, which the
+// member store calls (it alone deletes members: rows first, the member item last).
+import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type Account,
+  type AccountOwner,
+  accountOwnerSchema,
+  accountSchema,
+  type Transaction,
+  transactionSchema,
+} from "../mx/schemas";
+import { batchWrite, type WriteRequest } from "./batch";
+import { conditionalWrite } from "./conditional";
+import { del, put, type StoreContext, stripUndefinedDeep, uniqueBy } from "./context";
+import { decodeCursor } from "./cursor";
+import { InvalidCursorError, MemberNotFoundError } from "./errors";
+import {
+  ACCOUNT_SK_PREFIX,
+  accountGuidOfSk,
+  accountKey,
+  dateKeyFrom,
+  dateKeyTo,
+  isTransactionCursorKey,
+  keyOf,
+  memberKey,
+  ownerKey,
+  ownerSkPrefix,
+  transactionDateKey,
+  transactionKey,
+  transactionsPk,
+  userPk,
+} from "./keys";
+import type { BankDataStore, TransactionQuery } from "./ports";
+import { checkDay, checkLimit, countAll, pageOf, queryAll } from "./query";
+import { PARTITION_KEY, SORT_KEY, TRANSACTION_DATE_KEY, TRANSACTIONS_BY_DATE_INDEX } from "./table";
+
+export class DynamoBankDataStore implements BankDataStore {
+  constructor(private readonly context: StoreContext) {}
+
+  async putAccountOwners(userId: string, memberGuid: string, owners: AccountOwner[]): Promise<number> {
+    const rows = uniqueBy(owners, (owner) => owner.guid).map((owner) =>
+      put({
+        ...stripUndefinedDeep(accountOwnerSchema.parse(owner)),
+        ...ownerKey(userId, memberGuid, owner.guid),
+        entity: "owner",
+        memberGuid,
+      }),
+    );
+    return this.write(rows);
+  }
+
+  async putAccounts(userId: string, memberGuid: string, accounts: Account[]): Promise<number> {
+    const rows = uniqueBy(accounts, (account) => account.guid).map((account) =>
+      put({
+        ...stripUndefinedDeep(accountSchema.parse(account)),
+        ...accountKey(userId, account.guid),
+        entity: "account",
+        memberGuid,
+      }),
+    );
+    return this.write(rows);
+  }
+
+  /**
+   * Upserts the transactions keyed by their MX guid (a re-run overwrites, never duplicates), each stamped
+   * with `syncRun`. First records their account guids on the member (`accountGuids`), so the member's rows
+   * can be found and deleted even if its accounts were never stored; throws MemberNotFoundError when the
+   * member is gone (a deleted member's sync must not write orphans).
+   */
+  async putTransactions(
+    userId: string,
+    memberGuid: string,
+    transactions: Transaction[],
+    syncRun: string,
+  ): Promise<number> {
+    const unique = uniqueBy(transactions, (transaction) => transaction.guid);
+    if (unique.length === 0) return 0;
+    const accountGuids = new Set<string>();
+    const rows = unique.map((transaction) => {
+      const accountGuid = transaction.account_guid;
+      if (!accountGuid) throw new TypeError(`MX transaction ${transaction.guid} has no account_guid`);
+      accountGuids.add(accountGuid);
+      return put({
+        ...stripUndefinedDeep(transactionSchema.parse(transaction)),
+        ...transactionKey(accountGuid, transaction.guid),
+        [TRANSACTION_DATE_KEY]: transactionDateKey(transaction),
+        entity: "transaction",
+        userId,
+        memberGuid,
+        syncRun,
+      });
+    });
+    const key = memberKey(userId, memberGuid);
+    const recorded = await conditionalWrite(
+      this.context,
+      key,
+      () =>
+        this.context.doc.send(
+          new UpdateCommand({
+            TableName: this.context.tableName,
+            Key: key,
+            UpdateExpression: "ADD #accountGuids :accountGuids",
+            ConditionExpression: "attribute_exists(#pk)",
+            ExpressionAttributeNames: { "#accountGuids": "accountGuids", "#pk": PARTITION_KEY },
+            ExpressionAttributeValues: { ":accountGuids": accountGuids },
+          }),
+        ),
+      "missing",
+    );
+    if (!recorded.written) throw new MemberNotFoundError(userId, memberGuid);
+    return this.write(rows);
+  }
+
+  async removeVanishedPending(
+    userId: string,
+    memberGuid: string,
+    from: string,
+    to: string,
+    syncRun: string,
+  ): Promise<number> {
+    checkDay(from, "from");
+    checkDay(to, "to");
+    if (from > to) return 0;
+    const deletes: WriteRequest[] = [];
+    for (const accountGuid of await memberAccountGuids(this.context, userId, memberGuid)) {
+      // Strongly consistent (LSI): rows this run just overwrote carry its syncRun and are kept.
+      const stale = await queryAll(this.context, {
+        IndexName: TRANSACTIONS_BY_DATE_INDEX,
+        KeyConditionExpression: "#pk = :pk AND #dateKey BETWEEN :from AND :to",
+        FilterExpression: "#status = :pending AND #memberGuid = :memberGuid AND #syncRun <> :syncRun",
+        ProjectionExpression: "#pk, #sk",
+        ExpressionAttributeNames: {
+          "#pk": PARTITION_KEY,
+          "#sk": SORT_KEY,
+          "#dateKey": TRANSACTION_DATE_KEY,
+          "#status": "status",
+          "#memberGuid": "memberGuid",
+          "#syncRun": "syncRun",
+        },
+        ExpressionAttributeValues: {
+          ":pk": transactionsPk(accountGuid),
+          ":from": dateKeyFrom(from),
+          ":to": dateKeyTo(to),
+          ":pending": "PENDING",
+          ":memberGuid": memberGuid,
+          ":syncRun": syncRun,
+        },
+        ConsistentRead: true,
+      });
+      deletes.push(...stale.map(keyOf).map(del));
+    }
+    return this.write(deletes);
+  }
+
+  async listAccountOwners(userId: string, memberGuid: string): Promise<AccountOwner[]> {
+    const items = await queryAll(this.context, {
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+      ExpressionAttributeValues: { ":pk": userPk(userId), ":prefix": ownerSkPrefix(memberGuid) },
+    });
+    return items.map((item) => accountOwnerSchema.parse(item));
+  }
+
+  async listAccounts(userId: string): Promise<Account[]> {
+    const items = await queryAll(this.context, {
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+      ExpressionAttributeValues: { ":pk": userPk(userId), ":prefix": ACCOUNT_SK_PREFIX },
+    });
+    return items.map((item) => accountSchema.parse(item));
+  }
+
+  async getAccount(userId: string, accountGuid: string): Promise<Account | undefined> {
+    const result = await this.context.doc.send(
+      new GetCommand({ TableName: this.context.tableName, Key: accountKey(userId, accountGuid) }),
+    );
+    return result.Item ? accountSchema.parse(result.Item) : undefined;
+  }
+
+  /**
+   * An account's transactions, newest first (by date, then guid), optionally within [from, to], `limit`
+   * (1..500) a page. Undefined when the account is not one of the user's stored accounts (foreign or
+   * unknown: the API answers 404), checked before anything else so such an account tells nothing more.
+   * Throws InvalidCursorError for a cursor not issued for this account and range.
+   */
+  async listTransactions(
+    userId: string,
+    accountGuid: string,
+    query: TransactionQuery,
+  ): Promise<{ items: Transaction[]; cursor?: string } | undefined> {
+    if (!(await this.ownsAccount(userId, accountGuid))) return undefined;
+    checkLimit(query.limit, 500);
+    if (query.from !== undefined) checkDay(query.from, "from");
+    if (query.to !== undefined) checkDay(query.to, "to");
+    const lower = query.from === undefined ? undefined : dateKeyFrom(query.from);
+    const upper = query.to === undefined ? undefined : dateKeyTo(query.to);
+    const keyNames = [PARTITION_KEY, SORT_KEY, TRANSACTION_DATE_KEY] as const;
+    const startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, keyNames);
+    if (startKey) {
+      const dateKey = startKey[TRANSACTION_DATE_KEY];
+      const valid =
+        isTransactionCursorKey(accountGuid, startKey[PARTITION_KEY], startKey[SORT_KEY], dateKey) &&
+        (lower === undefined || dateKey >= lower) &&
+        (upper === undefined || dateKey <= upper);
+      if (!valid) throw new InvalidCursorError();
+    }
+    if (lower !== undefined && upper !== undefined && lower > upper) return { items: [] };
+
+    const names: Record<string, string> = { "#pk": PARTITION_KEY };
+    const values: Record<string, unknown> = { ":pk": transactionsPk(accountGuid) };
+    let condition = "#pk = :pk";
+    if (lower !== undefined || upper !== undefined) names["#dateKey"] = TRANSACTION_DATE_KEY;
+    if (lower !== undefined) values[":lower"] = lower;
+    if (upper !== undefined) values[":upper"] = upper;
+    if (lower !== undefined && upper !== undefined) condition += " AND #dateKey BETWEEN :lower AND :upper";
+    else if (lower !== undefined) condition += " AND #dateKey >= :lower";
+    else if (upper !== undefined) condition += " AND #dateKey <= :upper";
+
+    const page = await pageOf(
+      this.context.doc.send(
+        new QueryCommand({
+          TableName: this.context.tableName,
+          IndexName: TRANSACTIONS_BY_DATE_INDEX,
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: query.limit + 1,
+          ExclusiveStartKey: startKey,
+        }),
+      ),
+      query.limit,
+      keyNames,
+    );
+    return {
+      items: page.items.map((item) => transactionSchema.parse(item)),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    };
+  }
+
+  /**
+   * The user's transaction rows stored under the account (only those `syncRun` wrote, when given); 0 for
+   * another user's account. Scoped by the rows' `userId`, not the account row, so rows whose account was
+   * never stored (or was deleted) are still counted: this is how deletion is checked.
+   */
+  async countTransactions(userId: string, accountGuid: string, options: { syncRun?: string } = {}) {
+    const names: Record<string, string> = { "#pk": PARTITION_KEY, "#userId": "userId" };
+    const values: Record<string, unknown> = { ":pk": transactionsPk(accountGuid), ":userId": userId };
+    let filter = "#userId = :userId";
+    if (options.syncRun !== undefined) {
+      names["#syncRun"] = "syncRun";
+      values[":syncRun"] = options.syncRun;
+      filter += " AND #syncRun = :syncRun";
+    }
+    return countAll(this.context, {
+      KeyConditionExpression: "#pk = :pk",
+      FilterExpression: filter,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  private async ownsAccount(userId: string, accountGuid: string): Promise<boolean> {
+    const result = await this.context.doc.send(
+      new GetCommand({
+        TableName: this.context.tableName,
+        Key: accountKey(userId, accountGuid),
+        ProjectionExpression: "#pk",
+        ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+      }),
+    );
+    return result.Item !== undefined;
+  }
+
+  private write(requests: WriteRequest[]): Promise<number> {
+    return batchWrite(this.context.doc, this.context.tableName, requests, this.context.batch);
+  }
+}
+
+/** The member's account guids: its stored accounts plus every account its transactions were stored under. */
+async function memberAccountGuids(
+  context: StoreContext,
+  userId: string,
+  memberGuid: string,
+): Promise<string[]> {
+  const [accounts, member] = await Promise.all([
+    queryAll(context, {
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+      FilterExpression: "#memberGuid = :memberGuid",
+      ProjectionExpression: "#sk",
+      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY, "#memberGuid": "memberGuid" },
+      ExpressionAttributeValues: {
+        ":pk": userPk(userId),
+        ":prefix": ACCOUNT_SK_PREFIX,
+        ":memberGuid": memberGuid,
+      },
+      ConsistentRead: true,
+    }),
+    context.doc.send(
+      new GetCommand({
+        TableName: context.tableName,
+        Key: memberKey(userId, memberGuid),
+        ProjectionExpression: "#accountGuids",
+        ExpressionAttributeNames: { "#accountGuids": "accountGuids" },
+        ConsistentRead: true,
+      }),
+    ),
+  ]);
+  const guids = new Set<string>();
+  for (const item of accounts) guids.add(accountGuidOfSk(String(item[SORT_KEY])));
+  const fromTransactions = member.Item?.accountGuids;
+  if (fromTransactions instanceof Set) for (const guid of fromTransactions) guids.add(String(guid));
+  return [...guids];
+}
+
+/**
+ * Deletes every owner, account and transaction row of the member (not the member item), batched. Only
+ * MemberStore.deleteMember calls it, before deleting the member item.
+ */
+export async function deleteMemberRows(
+  context: StoreContext,
+  userId: string,
+  memberGuid: string,
+): Promise<void> {
+  const deletes: WriteRequest[] = [];
+  for (const accountGuid of await memberAccountGuids(context, userId, memberGuid)) {
+    const transactions = await queryAll(context, {
+      KeyConditionExpression: "#pk = :pk",
+      FilterExpression: "#memberGuid = :memberGuid",
+      ProjectionExpression: "#pk, #sk",
+      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY, "#memberGuid": "memberGuid" },
+      ExpressionAttributeValues: { ":pk": transactionsPk(accountGuid), ":memberGuid": memberGuid },
+    });
+    deletes.push(...transactions.map(keyOf).map(del));
+  }
+  const ownersAndAccounts = await queryAll(context, {
+    KeyConditionExpression: "#pk = :pk",
+    FilterExpression: "#memberGuid = :memberGuid AND #entity IN (:owner, :account)",
+    ProjectionExpression: "#pk, #sk",
+    ExpressionAttributeNames: {
+      "#pk": PARTITION_KEY,
+      "#sk": SORT_KEY,
+      "#memberGuid": "memberGuid",
+      "#entity": "entity",
+    },
+    ExpressionAttributeValues: {
+      ":pk": userPk(userId),
+      ":memberGuid": memberGuid,
+      ":owner": "owner",
+      ":account": "account",
+    },
+  });
+  deletes.push(...ownersAndAccounts.map(keyOf).map(del));
+  await batchWrite(context.doc, context.tableName, deletes, context.batch);
+}

@@ -1,0 +1,105 @@
+// Every key of the table is built (and taken apart) here and nowhere else: the item layout is in
+// shared/storage/README.md ("Items"). Stores, tests and benchmarks go through these or the ports.
+import type { Transaction } from "../mx/schemas";
+import { PARTITION_KEY, SORT_KEY } from "./table";
+
+export type Item = Record<string, unknown>;
+export type ItemKey = { [PARTITION_KEY]: string; [SORT_KEY]: string };
+
+const USER_PK_PREFIX = "USER#";
+export const MEMBER_SK_PREFIX = "MEMBER#";
+export const ACCOUNT_SK_PREFIX = "ACCOUNT#";
+const ACCOUNT_PK_PREFIX = "ACCOUNT#";
+const TXN_SK_PREFIX = "TXN#";
+
+export const userPk = (userId: string) => `${USER_PK_PREFIX}${userId}`;
+
+// ---- members ------------------------------------------------------------------------------------------------
+
+export const memberKey = (userId: string, memberGuid: string): ItemKey => ({
+  [PARTITION_KEY]: userPk(userId),
+  [SORT_KEY]: `${MEMBER_SK_PREFIX}${memberGuid}`,
+});
+/** The member's place in the sparse refresh index: unique per member, so writes spread. */
+export const refreshId = (userId: string, memberGuid: string) => `${userId}#${memberGuid}`;
+
+/** Whether a refresh-index key is a member item's key carrying that member's refresh id (cursor checks). */
+export function isMemberRefreshKey(pk: string, sk: string, id: string): boolean {
+  if (!pk.startsWith(USER_PK_PREFIX) || !sk.startsWith(MEMBER_SK_PREFIX)) return false;
+  return id === refreshId(pk.slice(USER_PK_PREFIX.length), sk.slice(MEMBER_SK_PREFIX.length));
+}
+
+// ---- owners and accounts (in the user's partition) -------------------------------------------------------
+
+export const ownerSkPrefix = (memberGuid: string) => `OWNER#${memberGuid}#`;
+export const ownerKey = (userId: string, memberGuid: string, ownerGuid: string): ItemKey => ({
+  [PARTITION_KEY]: userPk(userId),
+  [SORT_KEY]: `${ownerSkPrefix(memberGuid)}${ownerGuid}`,
+});
+
+export const accountKey = (userId: string, accountGuid: string): ItemKey => ({
+  [PARTITION_KEY]: userPk(userId),
+  [SORT_KEY]: `${ACCOUNT_SK_PREFIX}${accountGuid}`,
+});
+/** The account guid of an account row's sort key. */
+export const accountGuidOfSk = (sk: string) => sk.slice(ACCOUNT_SK_PREFIX.length);
+
+// ---- transactions (one partition per account) ------------------------------------------------------------
+
+export const transactionsPk = (accountGuid: string) => `${ACCOUNT_PK_PREFIX}${accountGuid}`;
+export const transactionKey = (accountGuid: string, transactionGuid: string): ItemKey => ({
+  [PARTITION_KEY]: transactionsPk(accountGuid),
+  [SORT_KEY]: `${TXN_SK_PREFIX}${transactionGuid}`,
+});
+
+/** Date part of the date index key: MX's `date`, else the day of transacted_at/posted_at, else sorts first. */
+const NO_DATE = "0000-00-00";
+export const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** Above every guid character ([A-Za-z0-9_-]), so `<to>#~` bounds a whole day. */
+const DAY_END = "~";
+
+function transactionDay(transaction: Transaction): string {
+  for (const value of [transaction.date, transaction.transacted_at, transaction.posted_at]) {
+    const day = value?.slice(0, 10);
+    if (day && DAY.test(day)) return day;
+  }
+  return NO_DATE;
+}
+
+/** The date index key `<YYYY-MM-DD>#<guid>`: newest first when read backwards, ties broken by guid. */
+export const transactionDateKey = (transaction: Transaction) =>
+  `${transactionDay(transaction)}#${transaction.guid}`;
+/** Date-key bounds of the inclusive day range [from, to]. */
+export const dateKeyFrom = (day: string) => `${day}#`;
+export const dateKeyTo = (day: string) => `${day}#${DAY_END}`;
+
+/**
+ * Whether a cursor's key is a transaction row of `accountGuid` whose date key matches its sort key (so the
+ * caller cannot steer the query with a hand-made date key).
+ */
+export function isTransactionCursorKey(
+  accountGuid: string,
+  pk: string,
+  sk: string,
+  dateKey: string,
+): boolean {
+  const guid = sk.slice(TXN_SK_PREFIX.length);
+  const day = dateKey.slice(0, 10);
+  return (
+    pk === transactionsPk(accountGuid) &&
+    sk.startsWith(TXN_SK_PREFIX) &&
+    guid.length > 0 &&
+    dateKey === `${day}#${guid}` &&
+    (day === NO_DATE || DAY.test(day))
+  );
+}
+
+// ---- single-use keys -------------------------------------------------------------------------------------
+
+export const onceKey = (key: string): ItemKey => ({ [PARTITION_KEY]: `ONCE#${key}`, [SORT_KEY]: "ONCE" });
+
+/** The primary key of any item (for deletes). */
+export const keyOf = (item: Item): Item => ({
+  [PARTITION_KEY]: item[PARTITION_KEY],
+  [SORT_KEY]: item[SORT_KEY],
+});
