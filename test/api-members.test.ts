@@ -383,7 +383,7 @@ describe("DELETE /v1/members/{member_guid}", () => {
     const sub = newUser();
     const member = await syncedMember(sub);
     const [account] = await accountsOf(sub);
-    expect(await stores.bankData.countTransactions(account?.guid ?? "")).toBeGreaterThan(0);
+    expect(await stores.bankData.countTransactions(sub, account?.guid ?? "")).toBeGreaterThan(0);
     const mxUserGuid = (await stores.members.getMember(sub, member.guid))?.mxUserGuid ?? "";
 
     // Act
@@ -393,7 +393,7 @@ describe("DELETE /v1/members/{member_guid}", () => {
     expect(res.status).toBe(204);
     expect(await stores.members.getMember(sub, member.guid)).toBeUndefined();
     expect(await stores.bankData.listAccounts(sub)).toEqual([]);
-    expect(await stores.bankData.countTransactions(account?.guid ?? "")).toBe(0);
+    expect(await stores.bankData.countTransactions(sub, account?.guid ?? "")).toBe(0);
     await expect(mx.readMember(mxUserGuid, member.guid)).rejects.toMatchObject({ name: "MxNotFoundError" });
     const again = await world.call("GetMember", { sub, params: { member_guid: member.guid } });
     expect(again.status).toBe(404);

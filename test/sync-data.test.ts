@@ -85,9 +85,9 @@ async function storedTransactionGuids(userId: string): Promise<string[]> {
   for (const account of accounts) {
     let cursor: string | undefined;
     do {
-      const page = await stores.bankData.listTransactions(account.guid, { limit: 500, cursor });
-      guids.push(...page.items.map((item) => item.guid));
-      cursor = page.cursor;
+      const page = await stores.bankData.listTransactions(userId, account.guid, { limit: 500, cursor });
+      guids.push(...(page?.items ?? []).map((item) => item.guid));
+      cursor = page?.cursor;
     } while (cursor);
   }
   return guids;

@@ -10,11 +10,10 @@
 import "../polyfills";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { createMxClient } from "../../shared/mx/client";
 import { createStores, type Stores } from "../../shared/storage/dynamo";
-import { PARTITION_KEY } from "../../shared/storage/table";
 import type { SyncRequest } from "../../shared/sync/contract";
 import type { Sandbox } from "../sandbox";
 import { connectMxbankMember } from "../sandbox-member";
@@ -90,35 +89,16 @@ interface Bench {
   stack: LocalStack;
   sandbox: Sandbox;
   stores: Stores;
-  doc: DynamoDBDocumentClient;
 }
 
 /**
- * The user's transaction rows (one member per benchmark user), optionally only those `syncRun` wrote:
- * a COUNT Query per account partition (`ACCOUNT#<guid>`, shared/storage/README.md).
+ * The user's transaction rows (one member per benchmark user), optionally only those `syncRun` wrote,
+ * counted by the store per account (keys are built in shared/storage only).
  */
 async function countTransactions(bench: Bench, userId: string, syncRun?: string): Promise<number> {
   let count = 0;
   for (const account of await bench.stores.bankData.listAccounts(userId)) {
-    let start: QueryCommandInput["ExclusiveStartKey"];
-    do {
-      const page = await bench.doc.send(
-        new QueryCommand({
-          TableName: bench.stack.dynamo.tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY, ...(syncRun ? { "#run": "syncRun" } : {}) },
-          ExpressionAttributeValues: {
-            ":pk": `ACCOUNT#${account.guid}`,
-            ...(syncRun ? { ":run": syncRun } : {}),
-          },
-          ...(syncRun ? { FilterExpression: "#run = :run" } : {}),
-          Select: "COUNT",
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    count += await bench.stores.bankData.countTransactions(userId, account.guid, syncRun ? { syncRun } : {});
   }
   return count;
 }
@@ -192,12 +172,7 @@ export async function runSyncVariant(input: SyncRunOptions = {}): Promise<SyncRu
     if (!sandbox)
       throw new Error("The sync benchmark needs the MX sandbox (unset MX_BASE_URL/MX_CLIENT_ID/MX_API_KEY)");
     const doc = DynamoDBDocumentClient.from(stack.dynamo.client);
-    const bench: Bench = {
-      stack,
-      sandbox,
-      doc,
-      stores: createStores({ doc, tableName: stack.dynamo.tableName }),
-    };
+    const bench: Bench = { stack, sandbox, stores: createStores({ doc, tableName: stack.dynamo.tableName }) };
 
     // Warm-up on a small member (a few pages): handler imports, SDK clients and JIT are paid outside the
     // measured runs, so the variants compare work rather than start-up.

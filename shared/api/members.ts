@@ -3,7 +3,7 @@
 import type { MxApi } from "../mx/api";
 import { MxBadRequestError, MxConflictError, MxNotFoundError } from "../mx/errors";
 import type { Member } from "../mx/schemas";
-import type { BankDataStore, MemberRecord, MemberStore } from "../storage/ports";
+import type { MemberRecord, MemberStore } from "../storage/ports";
 import { initialRunName, userRefreshRunName } from "../sync/names";
 import type { SfnPort } from "../sync/sfn";
 import { startSync } from "../sync/start-sync";
@@ -205,7 +205,6 @@ export async function deleteMember(
   deps: {
     mx: MxApi;
     members: MemberStore;
-    bankData: BankDataStore;
     /** Stops the sync execution of that name; resolves when it is stopped or already ended. */
     stopRun: (syncRun: string) => Promise<void>;
   },
@@ -219,7 +218,6 @@ export async function deleteMember(
   } catch (error) {
     if (!(error instanceof MxNotFoundError)) throw error;
   }
-  // Data first, the member row last: a failure part-way leaves the member visible, so a retry finishes.
-  await deps.bankData.deleteMemberData(userId, memberGuid);
+  // The store deletes the rows, then the member item (retry-safe): one scan of the member's rows.
   await deps.members.deleteMember(userId, memberGuid);
 }

@@ -29,11 +29,10 @@ export async function listTransactions(
   accountGuid: string,
   query: { from?: string; to?: string; limit: number; cursor?: string },
 ): Promise<TransactionsPage> {
-  // Ownership first: the account must be one of this user's, else 404 like a missing one.
-  const account = await deps.bankData.getAccount(userId, accountGuid);
-  if (!account) throw new NotFoundError("Account not found.");
   try {
-    const page = await deps.bankData.listTransactions(accountGuid, query);
+    // The store checks the account is this user's first: undefined (404, like a missing one) when not.
+    const page = await deps.bankData.listTransactions(userId, accountGuid, query);
+    if (!page) throw new NotFoundError("Account not found.");
     return page.cursor
       ? { transactions: page.items, next_cursor: page.cursor }
       : { transactions: page.items };
