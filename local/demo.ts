@@ -9,20 +9,18 @@
 import "./polyfills";
 
 import { randomUUID } from "node:crypto";
-import type * as z from "zod";
-import {
-  accountsResponseSchema,
-  challengesResponseSchema,
-  createMemberResponseSchema,
-  credentialsResponseSchema,
-  errorResponseSchema,
-  institutionsResponseSchema,
-  type MemberView,
-  memberResponseSchema,
-  ownersResponseSchema,
-  transactionsResponseSchema,
-} from "../shared/api/schemas";
+import type { MemberView } from "../shared/api/schemas";
 import type { SyncStatus } from "../shared/domain/connection";
+import {
+  ApiCallError,
+  type ConnectClient,
+  createConnectClient,
+  decideAtBank,
+  OauthWalkError,
+  promptWaiting,
+  syncEnded,
+  WaitError,
+} from "./client";
 import { LOCAL_EXAMPLE_APP_URL, type RunningAll, startAll } from "./start";
 
 /** The sandbox's test login for mxbank: the password picks the outcome (MX's integrations bank does the same). */
@@ -50,6 +48,15 @@ const MX_VARIABLES = ["MX_BASE_URL", "MX_CLIENT_ID", "MX_API_KEY"] as const;
 class DemoError extends Error {
   override name = "DemoError";
 }
+
+/** The client's own failures read as the demo's: one line, no stack. */
+const explain = (error: unknown): string =>
+  error instanceof DemoError ||
+  error instanceof ApiCallError ||
+  error instanceof WaitError ||
+  error instanceof OauthWalkError
+    ? error.message
+    : String(error);
 
 // ---- printing -----------------------------------------------------------------------------------
 let stepNumber = 0;
@@ -81,89 +88,31 @@ function showUrl(href: string, apiUrl: string): string {
   return `${url.origin === apiUrl ? "" : url.origin}${path}${query ? `?${query}` : ""}`;
 }
 
-// ---- the app's HTTP client ------------------------------------------------------------------------
-interface Api {
-  get<T>(path: string, schema: z.ZodType<T>): Promise<T>;
-  post<T>(path: string, body: unknown, schema: z.ZodType<T>, expected?: number): Promise<T>;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** fetch with the user's bearer token; every answer is checked for its status and parsed by the API's schema. */
-function apiClient(apiUrl: string, token: string): Api {
-  async function call<T>(
-    method: "GET" | "POST",
-    path: string,
-    schema: z.ZodType<T>,
-    expected: number,
-    body?: unknown,
-  ): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(`${apiUrl}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json = parseJson(await response.text());
-    // Paths carry guids and cursors only, but the query is dropped anyway: it is noise in a message.
-    const route = `${method} ${path.split("?")[0]}`;
-    if (response.status !== expected) {
-      const error = errorResponseSchema.safeParse(json);
-      const detail = error.success
-        ? `${error.data.error.code}: ${error.data.error.message}`
-        : JSON.stringify(json ?? null).slice(0, 200);
-      throw new DemoError(`${route} answered ${response.status}, expected ${expected}: ${detail}`);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => i.path.join(".") || "(body)").join(", ");
-      throw new DemoError(`${route} answered a body of an unexpected shape (${fields})`);
-    }
-    return parsed.data;
-  }
-  return {
-    get: (path, schema) => call("GET", path, schema, 200),
-    post: (path, body, schema, expected = 202) => call("POST", path, schema, expected, body),
-  };
-}
-
 // ---- following a sync -----------------------------------------------------------------------------
-const ENDED = new Set<SyncStatus>(["SYNCED", "NEEDS_USER", "FAILED", "TIMED_OUT"]);
-const syncEnded = (member: MemberView) => ENDED.has(member.sync.status);
-const promptWaiting = (member: MemberView) => member.challenges_waiting || syncEnded(member);
-
 /**
  * Polls GET /v1/members/{guid} until `done` holds, printing each new sync status on one line as it
  * appears (live: against real MX a sync takes a while).
  */
 async function follow(
-  api: Api,
+  api: ConnectClient,
   guid: string,
   pace: Pace,
   done: (member: MemberView) => boolean = syncEnded,
 ): Promise<MemberView> {
-  const deadline = Date.now() + pace.limitMs;
   let last = "";
   process.stdout.write("    sync:");
   try {
-    for (;;) {
-      const { member } = await api.get(`/v1/members/${guid}`, memberResponseSchema);
-      const seen = member.challenges_waiting ? `${member.sync.status} (prompt waiting)` : member.sync.status;
-      if (seen !== last) process.stdout.write(`${last ? " →" : ""} ${seen}`);
-      last = seen;
-      if (done(member)) return member;
-      if (Date.now() > deadline) {
-        throw new DemoError(`member ${guid} was still ${seen} after ${pace.limitMs / 1000} s`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, pace.pollMs));
-    }
+    return await api.waitForMember(guid, done, {
+      pollMs: pace.pollMs,
+      timeoutMs: pace.limitMs,
+      onSeen: (member) => {
+        const seen = member.challenges_waiting
+          ? `${member.sync.status} (prompt waiting)`
+          : member.sync.status;
+        if (seen !== last) process.stdout.write(`${last ? " →" : ""} ${seen}`);
+        last = seen;
+      },
+    });
   } finally {
     process.stdout.write("\n");
   }
@@ -182,7 +131,7 @@ interface Scenario {
 }
 
 interface Demo {
-  api: Api;
+  api: ConnectClient;
   pace: Pace;
   realMx: boolean;
   apiUrl: string;
@@ -196,11 +145,11 @@ const credentialsFor = (demo: Demo, password: string) => [
 ];
 
 async function createCredentialMember(demo: Demo, password: string, identify: boolean): Promise<MemberView> {
-  const { member } = await demo.api.post(
-    "/v1/members",
-    { institution_code: "mxbank", credentials: credentialsFor(demo, password), identify },
-    createMemberResponseSchema,
-  );
+  const member = await demo.api.createMember({
+    institution_code: "mxbank",
+    credentials: credentialsFor(demo, password),
+    identify,
+  });
   note(`POST /v1/members → 202, member ${member.guid}, sync ${member.sync.status}`);
   return member;
 }
@@ -225,8 +174,7 @@ async function connectWithMfa(demo: Demo): Promise<MemberView> {
   // A bank may ask more than once (the workflow allows three rounds): answer each prompt as it comes.
   for (let round = 1; seen.challenges_waiting; round++) {
     if (round > 3) throw new DemoError("the bank was still asking after three answers");
-    const path = `/v1/members/${member.guid}/challenges`;
-    const { challenges } = await demo.api.get(path, challengesResponseSchema);
+    const challenges = await demo.api.challenges(member.guid);
     step(
       "Show the user the bank's question (GET …/challenges)",
       ...challenges.map((c) => `${c.type ?? "?"}: "${c.label ?? ""}"`),
@@ -234,10 +182,10 @@ async function connectWithMfa(demo: Demo): Promise<MemberView> {
     if (challenges.length === 0) throw new DemoError("an MFA prompt is waiting but none is listed");
 
     const answers = challenges.map((c) => ({ guid: c.guid, value: MFA_ANSWER }));
-    const answered = await demo.api.post(path, { challenges: answers }, memberResponseSchema);
+    const answered = await demo.api.answerChallenges(member.guid, answers);
     step(
       "Send the user's answer (POST …/challenges; the answer is not shown)",
-      `→ 202, sync ${answered.member.sync.status}`,
+      `→ 202, sync ${answered.sync.status}`,
     );
     seen = await follow(demo.api, member.guid, demo.pace, promptWaiting);
   }
@@ -249,19 +197,16 @@ async function authorizeLikeABrowser(demo: Demo, windowUri: string): Promise<voi
   step("Open oauth_window_uri and click Authorize, as the user's browser would");
   const hop = (n: number, where: string, url: string, status: number | string) =>
     note(`${n}. ${where.padEnd(8)} ${showUrl(url, demo.apiUrl)} → ${status}`);
+  const atBankSays = ["(sign-in page)", "(Authorize clicked)"];
 
-  const page = await fetch(windowUri, { redirect: "manual" });
-  hop(1, "bank", windowUri, `${page.status} (sign-in page)`);
-  const html = await page.text();
-  const href = /<a\b[^>]*\bid="authorize"[^>]*\bhref="([^"]+)"/.exec(html)?.[1];
-  if (page.status !== 200 || !href) throw new DemoError("the OAuth window has no Authorize link");
-
-  const authorizeUrl = new URL(href.replaceAll("&amp;", "&"), windowUri).href;
-  const atBank = await fetch(authorizeUrl, { redirect: "manual" });
-  const toCallback = atBank.headers.get("location") ?? "";
-  hop(2, "bank", authorizeUrl, `${atBank.status} (Authorize clicked)`);
-  if (atBank.status !== 302 || !toCallback.startsWith(`${demo.apiUrl}/v1/oauth/callback/`)) {
-    throw new DemoError(`the bank should redirect to this API's callback, answered ${atBank.status}`);
+  let hops = 0;
+  const { click } = await decideAtBank(windowUri, "authorize", (seen) => {
+    hops += 1;
+    hop(hops, "bank", seen.url, `${seen.status} ${atBankSays[hops - 1] ?? ""}`.trimEnd());
+  });
+  const toCallback = click.location ?? "";
+  if (!toCallback.startsWith(`${demo.apiUrl}/v1/oauth/callback/`)) {
+    throw new DemoError(`the bank should redirect to this API's callback, answered ${click.status}`);
   }
 
   const callback = await fetch(toCallback, { redirect: "manual" });
@@ -276,11 +221,12 @@ async function authorizeLikeABrowser(demo: Demo, windowUri: string): Promise<voi
 
 async function connectWithOauth(demo: Demo): Promise<MemberView> {
   step(`Connect mx_bank_oauth through the bank's OAuth page (redirect_url ${APP_REDIRECT_URL})`);
-  const { member } = await demo.api.post(
-    "/v1/members",
-    { institution_code: "mx_bank_oauth", is_oauth: true, redirect_url: APP_REDIRECT_URL, identify: true },
-    createMemberResponseSchema,
-  );
+  const member = await demo.api.createMember({
+    institution_code: "mx_bank_oauth",
+    is_oauth: true,
+    redirect_url: APP_REDIRECT_URL,
+    identify: true,
+  });
   note(`POST /v1/members → 202, member ${member.guid}, sync ${member.sync.status}`);
   if (!member.oauth_window_uri) throw new DemoError("the OAuth member came back without oauth_window_uri");
 
@@ -307,8 +253,8 @@ async function connectRefused(demo: Demo): Promise<MemberView> {
 
 // ---- reading the data back ---------------------------------------------------------------------------
 async function readBack(demo: Demo, scenario: Scenario, guid: string): Promise<Counts> {
-  const { account_owners } = await demo.api.get(`/v1/members/${guid}/owners`, ownersResponseSchema);
-  const { accounts } = await demo.api.get("/v1/accounts", accountsResponseSchema);
+  const account_owners = await demo.api.owners(guid);
+  const accounts = await demo.api.accounts();
   const own = accounts.filter((a) => a.member_guid === guid);
   note(`${scenario.label} (${guid}): ${account_owners.length} owners, ${own.length} accounts`);
 
@@ -316,18 +262,10 @@ async function readBack(demo: Demo, scenario: Scenario, guid: string): Promise<C
   for (const account of own) {
     let rows = 0;
     let pages = 0;
-    let cursor: string | undefined;
-    do {
-      const query = new URLSearchParams({ limit: String(TRANSACTIONS_PAGE), ...(cursor ? { cursor } : {}) });
-      const page = await demo.api.get(
-        `/v1/accounts/${account.guid}/transactions?${query}`,
-        transactionsResponseSchema,
-      );
+    for await (const page of demo.api.transactionPages(account.guid, { limit: TRANSACTIONS_PAGE })) {
       rows += page.transactions.length;
       pages += 1;
-      cursor = page.next_cursor;
-      if (pages > 10_000) throw new DemoError(`transactions of ${account.guid} never reached the end`);
-    } while (cursor);
+    }
     note(
       `  ${account.name ?? account.guid} (${account.type ?? "?"}): ${rows} transactions in ${pages} pages`,
     );
@@ -361,8 +299,8 @@ function wantsRealMx(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
-async function findCredentialGuids(api: Api): Promise<Demo["credentialGuids"]> {
-  const found = await api.get("/v1/institutions?name=MX", institutionsResponseSchema);
+async function findCredentialGuids(api: ConnectClient): Promise<Demo["credentialGuids"]> {
+  const found = await api.searchInstitutions("MX");
   step(
     "Search institutions (GET /v1/institutions?name=MX)",
     ...found.institutions
@@ -374,7 +312,7 @@ async function findCredentialGuids(api: Api): Promise<Demo["credentialGuids"]> {
     if (!found.institutions.some((i) => i.code === code)) throw new DemoError(`${code} was not found`);
   }
 
-  const { credentials } = await api.get("/v1/institutions/mxbank/credentials", credentialsResponseSchema);
+  const credentials = await api.credentialFields("mxbank");
   step(
     "Read mxbank's credential fields (GET /v1/institutions/mxbank/credentials)",
     ...credentials.map((f) => `${f.field_name ?? "?"} "${f.label ?? ""}" → ${f.guid}`),
@@ -421,7 +359,7 @@ async function run(app: RunningAll, realMx: boolean): Promise<Scenario[]> {
     `Sign in as "${userId}"`,
     "a bearer token from the local development issuer (not shown); every call below sends it",
   );
-  const api = apiClient(app.apiUrl, token);
+  const api = createConnectClient(app.apiUrl, token);
   const demo: Demo = {
     api,
     pace: realMx ? REAL_MX_PACE : SANDBOX_PACE,
@@ -451,7 +389,7 @@ async function run(app: RunningAll, realMx: boolean): Promise<Scenario[]> {
         scenario.problems.push("ended NEEDS_USER without a reason for the user");
       }
     } catch (error) {
-      scenario.problems.push(error instanceof DemoError ? error.message : String(error));
+      scenario.problems.push(explain(error));
     }
   }
 
@@ -462,7 +400,7 @@ async function run(app: RunningAll, realMx: boolean): Promise<Scenario[]> {
       scenario.readBack = await readBack(demo, scenario, scenario.member.guid);
       compare(scenario, scenario.member, scenario.readBack);
     } catch (error) {
-      scenario.problems.push(error instanceof DemoError ? error.message : String(error));
+      scenario.problems.push(explain(error));
     }
   }
   return scenarios.map(([scenario]) => scenario);
@@ -524,13 +462,9 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    // DemoError messages are written for the reader; anything else is shown by name and message only.
-    const message =
-      error instanceof DemoError
-        ? error.message
-        : error instanceof Error
-          ? `${error.name}: ${error.message}`
-          : String(error);
+    // DemoError messages are written for the reader; anything else is shown by name and message only
+    // (an Error's own toString).
+    const message = explain(error);
     console.error(`\nDemo failed: ${message}`);
     process.exitCode = 1;
   },
