@@ -4,6 +4,7 @@
 // change nothing.
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decideAtBank } from "../local/client";
 import { deriveApiKeys, signOauthState } from "../shared/api/oauth-state";
 import { createStores, type Stores } from "../shared/storage/dynamo";
 import { API_BASE_URL, APP_URL, type ApiWorld, newUser, startApiWorld } from "./api-fixture";
@@ -39,12 +40,9 @@ async function createOauthMember(sub: string, redirectUrl: string | null = APP_U
 
 /** Opens the OAuth window and clicks Authorize or Deny: returns where MX sends the browser. */
 async function clickAtBank(windowUri: string, choice: "authorize" | "deny"): Promise<URL> {
-  const page = await (await fetch(windowUri)).text();
-  const link = new RegExp(`id="${choice}" href="([^"]+)"`).exec(page)?.[1];
-  if (!link) throw new Error(`no ${choice} link on the OAuth page`);
-  const res = await fetch(link, { redirect: "manual" });
-  expect(res.status).toBe(302);
-  return new URL(res.headers.get("location") ?? "");
+  const { click, redirect } = await decideAtBank(windowUri, choice);
+  expect(click.status).toBe(302);
+  return redirect;
 }
 
 /** Calls our callback handler with MX's redirect, as API Gateway would deliver it. */

@@ -3,6 +3,7 @@
 // the callback's redirect back to the app. Then the callback's defences: forged, expired, replayed states.
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decideAtBank } from "../local/client";
 import type { RunningAll } from "../local/start";
 import { deriveApiKeys, signOauthState } from "../shared/api/oauth-state";
 import { APP_URL, type ApiClient, browserGet, clientFor, startE2e, waitForSync } from "./fixtures/e2e";
@@ -28,13 +29,9 @@ async function createOauthMember(api: ApiClient, redirectUrl: string | null = AP
 
 /** Opens the bank's page and clicks `choice`: returns MX's redirect, which must land on this API's callback. */
 async function clickAtBank(windowUri: string, choice: "authorize" | "deny"): Promise<URL> {
-  const page = await browserGet(windowUri);
+  const { page, click, redirect } = await decideAtBank(windowUri, choice);
   expect(page.status).toBe(200);
-  const link = new RegExp(`id="${choice}" href="([^"]+)"`).exec(page.text)?.[1];
-  expect(link, `the OAuth page has an ${choice} link`).toBeDefined();
-  const clicked = await browserGet(link ?? "");
-  expect(clicked.status).toBe(302);
-  const redirect = new URL(clicked.headers.get("location") ?? "");
+  expect(click.status).toBe(302);
   expect(redirect.href.startsWith(`${app.apiUrl}/v1/oauth/callback/`)).toBe(true);
   return redirect;
 }
