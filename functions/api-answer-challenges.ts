@@ -1,28 +1,19 @@
-// POST /v1/members/{member_guid}/challenges: the user's MFA answers go to MX and resume the waiting sync (202).
-
-import { apiChallengeConfigSchema } from "../shared/api/config";
-import { type MxContext, mxMiddlewares, stores } from "../shared/api/deps";
+// POST /v1/members/{member_guid}/challenges: parse the answers → answerChallenge (MX resume, then the run) → 202 {member}.
 import { apiHandler, json } from "../shared/api/http";
 import { getMember } from "../shared/api/members";
 import { answerChallengesBodySchema, memberParamsSchema } from "../shared/api/schemas";
-import { config } from "../shared/config";
-import { sfnClient } from "../shared/lambda/clients";
+import * as stepFunctions from "../shared/lambda/sfn";
 import { answerChallenge } from "../shared/sync/answer-challenge";
-import { createSfnPort } from "../shared/sync/sfn";
-
-const env = config(apiChallengeConfigSchema);
-// Only task responses: this route never starts an execution, so it needs no state machine ARN.
-const sfn = createSfnPort(sfnClient);
 
 export const handler = apiHandler(
-  { params: memberParamsSchema, body: answerChallengesBodySchema, middlewares: mxMiddlewares(env) },
-  async ({ userId, params, body }, context: MxContext) => {
-    const { members } = stores(env.TABLE_NAME);
+  "AnswerChallenges",
+  { params: memberParamsSchema, body: answerChallengesBodySchema, stepFunctions },
+  async ({ userId, params, body }, deps) => {
     await answerChallenge(
-      { mx: context.mx, members, sfn },
+      deps,
       { userId, memberGuid: params.member_guid, answers: body.challenges },
-      { challengeTimeoutSeconds: env.CHALLENGE_TIMEOUT_SECONDS },
+      { challengeTimeoutSeconds: deps.challengeTimeoutSeconds },
     );
-    return json(202, { member: await getMember({ members }, userId, params.member_guid) });
+    return json(202, { member: await getMember(deps, userId, params.member_guid) });
   },
 );

@@ -1,40 +1,15 @@
-// POST /v1/members: connect a bank (credentials or OAuth); idempotent for a retried identical request.
-import { apiConnectConfigSchema } from "../shared/api/config";
-import {
-  type KeysContext,
-  type MxContext,
-  mxMiddlewares,
-  sfnPort,
-  signingKeyMiddlewares,
-  stores,
-} from "../shared/api/deps";
+// POST /v1/members: parse the body (redirect_url on the allow-list) → createMember (MX, table, first run) → 202 {member}.
 import { apiHandler, json } from "../shared/api/http";
 import { checkRedirectUrl, createMember } from "../shared/api/members";
 import { createMemberBodySchema } from "../shared/api/schemas";
-import { config } from "../shared/config";
-
-const env = config(apiConnectConfigSchema);
+import * as stepFunctions from "../shared/lambda/sfn";
 
 export const handler = apiHandler(
+  "CreateMember",
   {
     body: createMemberBodySchema,
-    check: ({ body }) => checkRedirectUrl(body, env.REDIRECT_ALLOW_LIST),
-    middlewares: [...mxMiddlewares(env), ...signingKeyMiddlewares(env.OAUTH_STATE_SECRET_ID)],
+    check: ({ body }, deps) => checkRedirectUrl(body, deps.redirectAllowList),
+    stepFunctions,
   },
-  async ({ userId, body }, context: MxContext & KeysContext) => {
-    const created = await createMember(
-      {
-        mx: context.mx,
-        members: stores(env.TABLE_NAME).members,
-        sfn: sfnPort(env.STATE_MACHINE_ARN),
-        keys: context.apiKeys,
-        now: () => new Date(),
-        redirectAllowList: env.REDIRECT_ALLOW_LIST,
-        apiBaseUrl: env.API_BASE_URL,
-      },
-      userId,
-      body,
-    );
-    return json(202, created);
-  },
+  async ({ userId, body }, deps) => json(202, await createMember(deps, userId, body)),
 );

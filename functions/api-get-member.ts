@@ -1,12 +1,11 @@
-// GET /v1/members/{member_guid}: one of the user's members with its connection and sync status.
-import { stores } from "../shared/api/deps";
+// GET /v1/members/{member_guid}: parse the guid → getMember (connection and sync status, from the table) → 200.
 import { apiHandler, json } from "../shared/api/http";
 import { getMember } from "../shared/api/members";
 import { memberParamsSchema } from "../shared/api/schemas";
-import { config, tableConfigSchema } from "../shared/config";
 
-const env = config(tableConfigSchema);
-
-export const handler = apiHandler({ params: memberParamsSchema }, async ({ userId, params }) =>
-  json(200, { member: await getMember(stores(env.TABLE_NAME), userId, params.member_guid) }),
+export const handler = apiHandler(
+  "GetMember",
+  { params: memberParamsSchema },
+  async ({ userId, params }, deps) =>
+    json(200, { member: await getMember(deps, userId, params.member_guid) }),
 );

@@ -1,11 +1,7 @@
-// GET /v1/accounts: every account of the user's members, from DynamoDB.
-import { stores } from "../shared/api/deps";
+// GET /v1/accounts: the caller → listAccounts (every account of the user's members, from the table) → 200.
 import { apiHandler, json } from "../shared/api/http";
 import { listAccounts } from "../shared/api/reads";
-import { config, tableConfigSchema } from "../shared/config";
 
-const env = config(tableConfigSchema);
-
-export const handler = apiHandler({}, async ({ userId }) =>
-  json(200, { accounts: await listAccounts(stores(env.TABLE_NAME), userId) }),
+export const handler = apiHandler("ListAccounts", {}, async ({ userId }, deps) =>
+  json(200, { accounts: await listAccounts(deps, userId) }),
 );

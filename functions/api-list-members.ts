@@ -1,12 +1,7 @@
-// GET /v1/members: the user's members with their connection and sync status.
-
-import { stores } from "../shared/api/deps";
+// GET /v1/members: the caller → listMembers (connection and sync status, from the table) → 200.
 import { apiHandler, json } from "../shared/api/http";
 import { listMembers } from "../shared/api/members";
-import { config, tableConfigSchema } from "../shared/config";
 
-const env = config(tableConfigSchema);
-
-export const handler = apiHandler({}, async ({ userId }) =>
-  json(200, { members: await listMembers(stores(env.TABLE_NAME), userId) }),
+export const handler = apiHandler("ListMembers", {}, async ({ userId }, deps) =>
+  json(200, { members: await listMembers(deps, userId) }),
 );

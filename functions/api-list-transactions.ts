@@ -1,14 +1,11 @@
-// GET /v1/accounts/{account_guid}/transactions: newest first, filtered by date, paged by an opaque cursor.
-import { stores } from "../shared/api/deps";
+// GET /v1/accounts/{account_guid}/transactions: parse guid, dates, limit, cursor → listTransactions (newest first) → 200.
 import { apiHandler, json } from "../shared/api/http";
 import { listTransactions } from "../shared/api/reads";
 import { accountParamsSchema, listTransactionsQuerySchema } from "../shared/api/schemas";
-import { config, tableConfigSchema } from "../shared/config";
-
-const env = config(tableConfigSchema);
 
 export const handler = apiHandler(
+  "ListTransactions",
   { params: accountParamsSchema, query: listTransactionsQuerySchema },
-  async ({ userId, params, query }) =>
-    json(200, await listTransactions(stores(env.TABLE_NAME), userId, params.account_guid, query)),
+  async ({ userId, params, query }, deps) =>
+    json(200, await listTransactions(deps, userId, params.account_guid, query)),
 );

@@ -1,18 +1,12 @@
-// POST /v1/members/{member_guid}/sync: refresh now (202); a second call while a run holds the member starts nothing.
-import { apiSyncConfigSchema } from "../shared/api/config";
-import { sfnPort, stores } from "../shared/api/deps";
+// POST /v1/members/{member_guid}/sync: parse the guid → syncMember (a refresh run unless one holds the member) → 202 {member}.
 import { apiHandler, json } from "../shared/api/http";
 import { syncMember } from "../shared/api/members";
 import { memberParamsSchema } from "../shared/api/schemas";
-import { config } from "../shared/config";
+import * as stepFunctions from "../shared/lambda/sfn";
 
-const env = config(apiSyncConfigSchema);
-
-export const handler = apiHandler({ params: memberParamsSchema }, async ({ userId, params }) => {
-  const { member } = await syncMember(
-    { members: stores(env.TABLE_NAME).members, sfn: sfnPort(env.STATE_MACHINE_ARN), now: () => new Date() },
-    userId,
-    params.member_guid,
-  );
-  return json(202, { member });
-});
+export const handler = apiHandler(
+  "SyncMember",
+  { params: memberParamsSchema, stepFunctions },
+  async ({ userId, params }, deps) =>
+    json(202, { member: (await syncMember(deps, userId, params.member_guid)).member }),
+);

@@ -1,8 +1,9 @@
 // Scheduled refresh: parse {cursor?} → start a refresh run per synced member (named per member per day) until done or near the time limit → {started, cursor?}.
 import { config, refreshConfigSchema } from "../shared/config";
-import { sfnPort, tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { logger } from "../shared/lambda/logger";
+import { sfnPort } from "../shared/lambda/sfn";
 import { lambdaEntry, workflowTask } from "../shared/lambda/workflow";
 import { refreshInputSchema } from "../shared/sync/contract";
 import { refreshMembers } from "../shared/sync/refresh-members";

@@ -1,6 +1,6 @@
 // StoreAccounts: parse {request, syncRun} → store every page of the member's accounts → {stored}.
 import { config, syncConfigSchema } from "../shared/config";
-import { tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { taskBaseSchema } from "../shared/sync/contract";

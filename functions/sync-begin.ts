@@ -1,6 +1,6 @@
 // Begin: parse {request, syncRun} → take the member's sync lease, aggregate on a refresh → {acquired, startedAt, window}.
 import { config, syncConfigSchema } from "../shared/config";
-import { tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { beginSync } from "../shared/sync/begin-sync";

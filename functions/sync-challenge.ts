@@ -1,8 +1,9 @@
 // AwaitChallenge (waitForTaskToken): parse {request, syncRun, taskToken, round} → store MX's prompts and the token (or resume at once when MX has none) → {waiting, challenges}.
 import { config, syncConfigSchema } from "../shared/config";
-import { sfnPort, tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { logger } from "../shared/lambda/logger";
+import { sfnPort } from "../shared/lambda/sfn";
 import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { awaitChallenge } from "../shared/sync/await-challenge";
 import { challengeInputSchema } from "../shared/sync/contract";

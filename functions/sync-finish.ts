@@ -1,6 +1,6 @@
 // Finish: parse the run's outcome → record it on the member, drop vanished pending transactions, release the lease → {outcome}.
 import { config, tableConfigSchema } from "../shared/config";
-import { tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { logger } from "../shared/lambda/logger";
 import { lambdaEntry, workflowTask } from "../shared/lambda/workflow";

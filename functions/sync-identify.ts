@@ -1,6 +1,6 @@
 // Identify: parse {request, syncRun} → ask MX for identity data → {phaseStartedAt} (polling starts over).
 import { config, syncConfigSchema } from "../shared/config";
-import { tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { taskBaseSchema } from "../shared/sync/contract";

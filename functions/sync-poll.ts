@@ -1,6 +1,6 @@
 // Poll: parse {request, syncRun, phaseStartedAt} → read and record the member's MX status → {phase, connectionStatus, waitSeconds, elapsedSeconds}.
 import { config, syncConfigSchema } from "../shared/config";
-import { tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { logger } from "../shared/lambda/logger";
 import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";

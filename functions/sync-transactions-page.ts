@@ -1,6 +1,6 @@
 // StoreTransactionsPage: parse {request, syncRun, page, window} → store that page of transactions → {stored, totalPages, totalEntries}.
 import { config, syncConfigSchema } from "../shared/config";
-import { tableStores } from "../shared/lambda/clients";
+import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
 import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { pageTaskInputSchema } from "../shared/sync/contract";

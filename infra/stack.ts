@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type { Construct } from "constructs";
+import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../shared/domain/sync";
 import { ConnectApi } from "./constructs/api";
 import { Data } from "./constructs/data";
 import { RefreshSchedule } from "./constructs/refresh-schedule";
@@ -61,7 +62,9 @@ export class MxConnectStack extends Stack {
       oauthStateKey: this.secrets.oauthStateKey,
       stateMachine: this.sync.stateMachine,
       mxBaseUrl,
-      challengeTimeoutSeconds: (props.workflow?.challengeTimeout ?? Duration.seconds(600)).toSeconds(),
+      challengeTimeoutSeconds: (
+        props.workflow?.challengeTimeout ?? Duration.seconds(DEFAULT_CHALLENGE_TIMEOUT_SECONDS)
+      ).toSeconds(),
       ...(props.redirectAllowList ? { redirectAllowList: props.redirectAllowList } : {}),
     });
 

@@ -2,6 +2,7 @@
 // the subset it needs (a schema per role), so a function is never blocked by a variable it does not use,
 // and a missing or malformed variable fails the cold start with a message naming it.
 import * as z from "zod";
+import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "./domain/sync";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "SILENT", "CRITICAL"] as const;
 
@@ -33,7 +34,9 @@ export const tableConfigSchema = baseConfigSchema.extend({
  * How long a sync run waits for an MFA answer: the AwaitChallenge task's TimeoutSeconds (infra sets both
  * from one value). The stored task token is handed out for that long, no longer.
  */
-export const challengeConfigSchema = z.object({ CHALLENGE_TIMEOUT_SECONDS: positiveInt(600) });
+export const challengeConfigSchema = z.object({
+  CHALLENGE_TIMEOUT_SECONDS: positiveInt(DEFAULT_CHALLENGE_TIMEOUT_SECONDS),
+});
 
 /** The sync workflow's task Lambdas (sync-*.ts). */
 export const syncConfigSchema = mxConfigSchema.extend({

@@ -1,6 +1,7 @@
 // The Connect API: an API Gateway HTTP API whose routes come from shared/api/routes.ts, one Lambda per route
 // (MxFunction), a JWT authorizer on every route but the OAuth callback, stage throttling and JSON access
-// logs. Each function gets only the environment and the grants its route needs (ROUTE_NEEDS below).
+// logs. Each function gets only the environment and the grants its route declares it needs (`needs` in
+// the route table).
 import { CfnResource, Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
@@ -12,50 +13,11 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { type ApiRoute, apiRoutes } from "../../shared/api/routes";
+import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
 import { acknowledge } from "../nag";
 import { UserAuth, type UserAuthProps } from "./auth";
 import { MxFunction } from "./function";
 import { acknowledgeTableIndexes } from "./sync-workflow";
-
-/** What a route's Lambda touches. Reads only read; only the routes that must write, write. */
-export interface RouteNeeds {
-  /** The MX credentials secret (routes that call MX). */
-  mx?: true;
-  table: "none" | "read" | "readWrite";
-  /** The API signing secret (OAuth state, idempotency ids). */
-  signingKey?: true;
-  startExecution?: true;
-  /** StopExecution on the state machine's executions (delete stops a run that holds the member). */
-  stopExecution?: true;
-  /** SendTaskSuccess/Failure: resumes the run waiting for an MFA answer. */
-  taskResponse?: true;
-  /** REDIRECT_ALLOW_LIST and, with `publicUrl`, API_BASE_URL. */
-  redirects?: true;
-  publicUrl?: true;
-}
-
-export const ROUTE_NEEDS: Record<string, RouteNeeds> = {
-  SearchInstitutions: { mx: true, table: "none" },
-  ListCredentials: { mx: true, table: "none" },
-  CreateMember: {
-    mx: true,
-    table: "readWrite",
-    signingKey: true,
-    startExecution: true,
-    redirects: true,
-    publicUrl: true,
-  },
-  ListMembers: { table: "read" },
-  GetMember: { table: "read" },
-  GetChallenges: { table: "read" },
-  AnswerChallenges: { mx: true, table: "readWrite", taskResponse: true },
-  SyncMember: { table: "read", startExecution: true },
-  DeleteMember: { mx: true, table: "readWrite", stopExecution: true },
-  ListOwners: { table: "read" },
-  ListAccounts: { table: "read" },
-  ListTransactions: { table: "read" },
-  OauthCallback: { table: "readWrite", signingKey: true, startExecution: true, redirects: true },
-};
 
 export interface JwtSettings {
   issuer: string;
@@ -83,7 +45,7 @@ export interface ConnectApiProps {
   readonly publicUrl?: string;
   /** Stage-wide limits (default 50 requests/s steady, bursts of 100). */
   readonly throttle?: { rateLimit: number; burstLimit: number };
-  /** Must match the state machine's AwaitChallenge timeout (default 600). */
+  /** Must match the state machine's AwaitChallenge timeout (default DEFAULT_CHALLENGE_TIMEOUT_SECONDS). */
   readonly challengeTimeoutSeconds?: number;
 }
 
@@ -170,8 +132,7 @@ export class ConnectApi extends Construct {
   }
 
   private routeFunction(route: ApiRoute, props: ConnectApiProps): MxFunction {
-    const needs = ROUTE_NEEDS[route.id];
-    if (!needs) throw new Error(`infra/constructs/api.ts: no ROUTE_NEEDS entry for route ${route.id}`);
+    const { needs } = route;
     const environment: Record<string, string> = {};
     if (needs.table !== "none") environment.TABLE_NAME = props.table.tableName;
     if (needs.mx) {
@@ -185,7 +146,9 @@ export class ConnectApi extends Construct {
     if (needs.redirects) environment.REDIRECT_ALLOW_LIST = (props.redirectAllowList ?? []).join(",");
     if (needs.publicUrl) environment.API_BASE_URL = this.url;
     if (needs.taskResponse)
-      environment.CHALLENGE_TIMEOUT_SECONDS = String(props.challengeTimeoutSeconds ?? 600);
+      environment.CHALLENGE_TIMEOUT_SECONDS = String(
+        props.challengeTimeoutSeconds ?? DEFAULT_CHALLENGE_TIMEOUT_SECONDS,
+      );
 
     const fn = new MxFunction(this, route.id, {
       entry: route.entry,

@@ -7,6 +7,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
 import { STATE_MACHINE_METADATA_KEY } from "../metadata";
 import { acknowledge, arnRef, REASONS } from "../nag";
 import {
@@ -35,7 +36,7 @@ export class SyncWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: SyncWorkflowProps) {
     super(scope, id);
     const timeout = props.timeout ?? Duration.hours(3);
-    const challengeTimeout = props.challengeTimeout ?? Duration.seconds(600);
+    const challengeTimeout = props.challengeTimeout ?? Duration.seconds(DEFAULT_CHALLENGE_TIMEOUT_SECONDS);
     const environment = {
       TABLE_NAME: props.table.tableName,
       MX_BASE_URL: props.mxBaseUrl,

@@ -10,6 +10,8 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Construct } from "constructs";
+import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
+import { TRANSIENT_MX_ERRORS } from "../../shared/sync/contract";
 
 /** The Lambda behind each task (see /functions). */
 export interface SyncTaskFunctions {
@@ -24,7 +26,7 @@ export interface SyncTaskFunctions {
 }
 
 export interface SyncWorkflowSettings {
-  /** How long a run waits for the end user's MFA answer (default 600 s). */
+  /** How long a run waits for the end user's MFA answer (default DEFAULT_CHALLENGE_TIMEOUT_SECONDS). */
   readonly challengeTimeout?: Duration;
   /** MFA rounds answered before the run gives up with NEEDS_USER (default 3). */
   readonly maxChallengeRounds?: number;
@@ -40,8 +42,6 @@ export const LAMBDA_SERVICE_ERRORS = [
   "Lambda.ClientExecutionTimeoutException",
   "Lambda.TooManyRequestsException",
 ];
-/** Error names the handlers throw for MX trouble that passes (shared/mx/errors.ts). */
-export const MX_TRANSIENT_ERRORS = ["MxRateLimitedError", "MxUnavailableError", "MxTimeoutError"];
 
 /** MX asks integrators to wait at least 3 s between status polls. */
 const FIRST_POLL_DELAY = Duration.seconds(3);
@@ -55,7 +55,7 @@ export function buildSyncDefinition(
   fns: SyncTaskFunctions,
   settings: SyncWorkflowSettings = {},
 ): sfn.IChainable {
-  const challengeTimeout = settings.challengeTimeout ?? Duration.seconds(600);
+  const challengeTimeout = settings.challengeTimeout ?? Duration.seconds(DEFAULT_CHALLENGE_TIMEOUT_SECONDS);
   const maxChallengeRounds = settings.maxChallengeRounds ?? 3;
 
   const retried = <T extends sfn.TaskStateBase>(task: T): T => {
@@ -68,7 +68,7 @@ export function buildSyncDefinition(
       jitterStrategy: sfn.JitterType.FULL,
     });
     task.addRetry({
-      errors: MX_TRANSIENT_ERRORS,
+      errors: [...TRANSIENT_MX_ERRORS],
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 5,

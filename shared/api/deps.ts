@@ -1,114 +1,109 @@
-// The real adapters behind the API's ports, built once per container from configuration: DynamoDB stores,
-// the Step Functions port, and two secrets fetched (and cached with a TTL) by @middy/secrets-manager:
-// MX's `{client_id, api_key}` (shared/lambda/mx.ts) and the API signing secret (OAuth states and
-// idempotency ids). Raw secrets are removed from the context once used.
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { StopExecutionCommand } from "@aws-sdk/client-sfn";
+// What a route's handler gets, derived from the needs it declares in shared/api/routes.ts: the
+// configuration (checked at module load), the table's stores and the Step Functions adapters (built once
+// per container), and the middlewares that put MX's client and the signing keys on each invocation.
 import type { MiddlewareObj } from "@middy/core";
-import secretsManager from "@middy/secrets-manager";
-import { getCache } from "@middy/util";
-import type { Context } from "aws-lambda";
-import * as z from "zod";
-import { documentClient, sfnClient } from "../lambda/clients";
+import {
+  challengeConfigSchema,
+  config,
+  mxConfigSchema,
+  stateMachineConfigSchema,
+  tableConfigSchema,
+} from "../config";
+import { tableStores } from "../lambda/dynamo";
 import { type MxContext, mxClient, mxSecret } from "../lambda/mx";
-import { createStores, type Stores } from "../storage/dynamo";
-import { createSfnPort, type SfnPort } from "../sync/sfn";
-import { type ApiKeys, deriveApiKeys } from "./oauth-state";
+import type { MxApi } from "../mx/api";
+import type { Stores } from "../storage/dynamo";
+import type { SfnPort } from "../sync/sfn";
+import {
+  checkRouteConfig,
+  publicUrlConfigSchema,
+  redirectsConfigSchema,
+  signingKeyConfigSchema,
+} from "./config";
+import type { ApiKeys } from "./oauth-state";
+import type { RouteNeeds } from "./routes";
+import { type KeysContext, signingKeyMiddlewares } from "./signing-key";
 
-const built = new Map<string, Stores>();
-
-/** The table's stores, one set per table name for the container's life. */
-export function stores(tableName: string): Stores {
-  let found = built.get(tableName);
-  if (!found) {
-    found = createStores({ doc: documentClient, tableName });
-    built.set(tableName, found);
-  }
-  return found;
+/** The Step Functions adapters (shared/lambda/sfn.ts), passed in by the handlers whose route needs them. */
+export interface StepFunctions {
+  sfnPort(stateMachineArn?: string): SfnPort;
+  runStopper(stateMachineArn: string): (syncRun: string) => Promise<void>;
 }
 
-const ports = new Map<string, SfnPort>();
+type NeedsStepFunctions = { startExecution: true } | { stopExecution: true } | { taskResponse: true };
 
-export function sfnPort(stateMachineArn: string): SfnPort {
-  let port = ports.get(stateMachineArn);
-  if (!port) {
-    port = createSfnPort(sfnClient, stateMachineArn);
-    ports.set(stateMachineArn, port);
-  }
-  return port;
+/**
+ * The adapters a route's handler must hand to `apiHandler`: the Step Functions module when the route
+ * touches the workflow, nothing otherwise (so the other bundles never load the SFN client).
+ */
+export type RouteAdapters<N extends RouteNeeds> = N extends NeedsStepFunctions
+  ? { stepFunctions: StepFunctions }
+  : { stepFunctions?: never };
+
+/** Known once the container has started: configuration, stores and adapters. */
+export type LoadedDeps<N extends RouteNeeds> = { now: () => Date } & (N extends {
+  table: "read" | "readWrite";
+}
+  ? Stores
+  : unknown) &
+  (N extends { startExecution: true } | { taskResponse: true } ? { sfn: SfnPort } : unknown) &
+  (N extends { stopExecution: true } ? { stopRun: (syncRun: string) => Promise<void> } : unknown) &
+  (N extends { redirects: true } ? { redirectAllowList: readonly string[] } : unknown) &
+  (N extends { publicUrl: true } ? { apiBaseUrl: string } : unknown) &
+  (N extends { taskResponse: true } ? { challengeTimeoutSeconds: number } : unknown);
+
+/** Everything a route's handler gets: the loaded deps plus, per invocation, MX's client and the signing keys. */
+export type RouteDeps<N extends RouteNeeds> = LoadedDeps<N> &
+  (N extends { mx: true } ? { mx: MxApi } : unknown) &
+  (N extends { signingKey: true } ? { keys: ApiKeys } : unknown);
+
+export interface BuiltRoute<N extends RouteNeeds> {
+  loaded: LoadedDeps<N>;
+  /** Run after the request is parsed, so a refused request never fetches a secret. */
+  middlewares: MiddlewareObj[];
+  /** The per-invocation deps, read from the context the middlewares filled. */
+  depsFrom(context: object): RouteDeps<N>;
 }
 
-/** Stops a sync execution by name; one that already ended (or never started) is fine. */
-export function runStopper(stateMachineArn: string): (syncRun: string) => Promise<void> {
-  const executionPrefix = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:`;
-  return async (syncRun) => {
-    try {
-      await sfnClient.send(
-        new StopExecutionCommand({
-          executionArn: `${executionPrefix}${syncRun}`,
-          error: "MemberDeleted",
-          cause: "The member was deleted through the API.",
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof Error && error.name === "ExecutionDoesNotExist")) throw error;
-    }
+/** Builds a route's deps from its declared needs; called once, at module load of its handler. */
+export function buildRoute<N extends RouteNeeds>(needs: N, adapters: RouteAdapters<N>): BuiltRoute<N> {
+  checkRouteConfig(needs);
+  // Filled per need below; the conditional type above says which fields exist for this route.
+  const loaded: Record<string, unknown> = { now: () => new Date() };
+  const middlewares: MiddlewareObj[] = [];
+  if (needs.table !== "none") Object.assign(loaded, tableStores(config(tableConfigSchema).TABLE_NAME));
+  // The conditional type is unresolved for a generic N: read the field as what it is at run time.
+  const { stepFunctions } = adapters as { stepFunctions?: StepFunctions };
+  if (needs.startExecution || needs.stopExecution || needs.taskResponse) {
+    if (!stepFunctions) throw new Error("apiHandler: this route needs the Step Functions adapters");
+    const arn =
+      needs.startExecution || needs.stopExecution
+        ? config(stateMachineConfigSchema).STATE_MACHINE_ARN
+        : undefined;
+    // Resuming a run needs no state machine ARN: the task token names the run.
+    if (needs.startExecution || needs.taskResponse)
+      loaded.sfn = stepFunctions.sfnPort(needs.startExecution ? arn : undefined);
+    if (needs.stopExecution && arn) loaded.stopRun = stepFunctions.runStopper(arn);
+  }
+  if (needs.redirects) loaded.redirectAllowList = config(redirectsConfigSchema).REDIRECT_ALLOW_LIST;
+  if (needs.publicUrl) loaded.apiBaseUrl = config(publicUrlConfigSchema).API_BASE_URL;
+  if (needs.taskResponse)
+    loaded.challengeTimeoutSeconds = config(challengeConfigSchema).CHALLENGE_TIMEOUT_SECONDS;
+  if (needs.mx) {
+    const mxOptions = config(mxConfigSchema);
+    middlewares.push(mxSecret(mxOptions) as MiddlewareObj, mxClient(mxOptions) as MiddlewareObj);
+  }
+  if (needs.signingKey) {
+    middlewares.push(...signingKeyMiddlewares(config(signingKeyConfigSchema).OAUTH_STATE_SECRET_ID));
+  }
+  return {
+    loaded: loaded as LoadedDeps<N>,
+    middlewares,
+    depsFrom(context) {
+      const perCall: Record<string, unknown> = { ...loaded };
+      if (needs.mx) perCall.mx = (context as MxContext).mx;
+      if (needs.signingKey) perCall.keys = (context as KeysContext).apiKeys;
+      return perCall as RouteDeps<N>;
+    },
   };
 }
-
-/** MX's client on `context.mx` (see shared/lambda/mx.ts). */
-export const mxMiddlewares = (options: { MX_BASE_URL: string; MX_SECRET_ID: string }): MiddlewareObj[] => [
-  mxSecret(options) as MiddlewareObj,
-  mxClient(options) as MiddlewareObj,
-];
-
-export type KeysContext = Context & { apiKeys: ApiKeys };
-export type { MxContext };
-
-/** A fetched secret is reused this long, so a rotation is picked up without a redeploy. */
-const SIGNING_SECRET_TTL_MS = 5 * 60_000;
-
-/** Secrets Manager may hold the secret as a plain string or as JSON `{"secret": "…"}`. */
-const signingSecretSchema = z.union([
-  z.string().min(32),
-  z.object({ secret: z.string().min(32) }).transform((value) => value.secret),
-]);
-
-export class SigningSecretInvalidError extends Error {
-  override name = "SigningSecretInvalidError";
-}
-
-let derived: { secret: string; keys: ApiKeys } | undefined;
-
-/** The API signing keys on `context.apiKeys`, derived from the secret (re-derived only when it changes). */
-export const signingKeyMiddlewares = (secretId: string): MiddlewareObj[] => {
-  const cacheKey = `api-signing-secret:${secretId}`;
-  return [
-    secretsManager({
-      AwsClient: SecretsManagerClient,
-      fetchData: { apiSigningSecret: secretId },
-      setToContext: true,
-      cacheKey,
-      cacheExpiry: SIGNING_SECRET_TTL_MS,
-      disablePrefetch: true,
-    }) as MiddlewareObj,
-    {
-      before: (request) => {
-        const context = request.context as KeysContext & { apiSigningSecret?: unknown };
-        const raw = context.apiSigningSecret;
-        delete context.apiSigningSecret;
-        // The cache's refresh timer must not keep a local process (tests, the embedded stack) alive.
-        getCache(cacheKey).refresh?.unref?.();
-        const parsed = signingSecretSchema.safeParse(raw);
-        if (!parsed.success) {
-          throw new SigningSecretInvalidError(
-            `Secret ${secretId} must hold a random string of at least 32 characters`,
-          );
-        }
-        if (derived?.secret !== parsed.data)
-          derived = { secret: parsed.data, keys: deriveApiKeys(parsed.data) };
-        context.apiKeys = derived.keys;
-      },
-    },
-  ];
-};

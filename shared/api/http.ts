@@ -17,7 +17,9 @@ import {
   MxTimeoutError,
   MxUnavailableError,
 } from "../mx/errors";
+import { buildRoute, type LoadedDeps, type RouteAdapters, type RouteDeps } from "./deps";
 import { ApiError, ConflictError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors";
+import { type NeedsOf, type RouteId, routeById } from "./routes";
 import { jwtContextSchema } from "./schemas";
 
 /** Largest accepted request body. Credentials and MFA answers fit many times over. */
@@ -152,18 +154,14 @@ export function errorResponse(failure: unknown): { result: HttpResult; log: "non
   return { result: errorJson(500, "internal_error", "Something went wrong on our side."), log: "error" };
 }
 
-export interface RouteSpec<P, Q, B> {
+export interface RouteSpec<P, Q, B, D> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  /** Only the OAuth callback: no signed-in user. */
-  public?: true;
   /** How errors are answered: JSON for apps, a small page for the browser (the OAuth callback). */
   errors?: "json" | "html";
   /** Checks of the parsed input that need configuration, run before any secret is fetched. */
-  check?: (input: RouteInput<P, Q, B>) => void;
-  /** Run after the request is parsed: secrets and clients the route needs (see deps.ts). */
-  middlewares?: readonly MiddlewareObj[];
+  check?: (input: RouteInput<P, Q, B>, deps: D) => void;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -236,25 +234,32 @@ function errorHandler(format: "json" | "html"): MiddlewareObj<Event, HttpResult>
 }
 
 /**
- * Wraps a route: parses the user id, path parameters, query and body with their schemas (a failure is a
- * 400 naming the field), runs `run`, and answers any error through the shared error handler.
+ * Wraps the route `routeId` of shared/api/routes.ts: parses the user id, path parameters, query and body
+ * with their schemas (a failure is a 400 naming the field), adds what the route declares it needs (MX's
+ * client, the signing keys, stores, Step Functions: see deps.ts) and hands it to `run` typed from that
+ * declaration, and answers any error through the shared error handler. Called at module load, so the
+ * configuration is checked and the clients are built once per container.
  */
 export function apiHandler<
+  Id extends RouteId,
   P = Record<string, never>,
   Q = Record<string, never>,
   B = undefined,
-  C extends Context = Context,
 >(
-  spec: RouteSpec<P, Q, B>,
-  run: (input: RouteInput<P, Q, B>, context: C) => Promise<HttpResult>,
+  routeId: Id,
+  spec: RouteSpec<P, Q, B, LoadedDeps<NeedsOf<Id>>> & RouteAdapters<NeedsOf<Id>>,
+  run: (input: RouteInput<P, Q, B>, deps: RouteDeps<NeedsOf<Id>>) => Promise<HttpResult>,
 ): MiddyfiedHandler<Event, HttpResult, Error, Context> {
+  const route = routeById(routeId);
+  const isPublic = route.public === true;
+  const built = buildRoute<NeedsOf<Id>>(route.needs, spec);
   // Parsed before the route's own middlewares run, so a request refused for its caller or its input (401,
   // 4xx) never fetches a secret or reaches MX.
   const users = new WeakMap<Event, string>();
   const inputs = new WeakMap<Event, RouteInput<P, Q, B>>();
   const authenticate: MiddlewareObj<Event, HttpResult, Error, Context> = {
     before: ({ event }) => {
-      if (spec.public) return;
+      if (isPublic) return;
       const claims = jwtContextSchema.safeParse(event);
       if (!claims.success) throw new UnauthorizedError();
       users.set(event, claims.data.requestContext.authorizer.jwt.claims.sub);
@@ -268,14 +273,14 @@ export function apiHandler<
       ) as Q;
       const body = (spec.body ? parsePart(spec.body, event.body, "body") : undefined) as B;
       const input = { userId: users.get(event) ?? "", params, query, body, event };
-      spec.check?.(input);
+      spec.check?.(input, built.loaded);
       inputs.set(event, input);
     },
   };
   const core = async (event: Event, context: Context): Promise<HttpResult> => {
     const input = inputs.get(event);
     if (!input) throw new Error("apiHandler: the request was not parsed");
-    return run(input, context as C);
+    return run(input, built.depsFrom(context));
   };
   const handler = middy<Event, HttpResult, Error, Context>(core)
     .use(loggerContext() as MiddlewareObj<Event, HttpResult, Error, Context>)
@@ -287,7 +292,7 @@ export function apiHandler<
     .use(authenticate);
   if (spec.body) handler.use(bodyLimit).use(httpJsonBodyParser());
   handler.use(parseInput);
-  for (const middleware of spec.middlewares ?? []) {
+  for (const middleware of built.middlewares) {
     handler.use(middleware as MiddlewareObj<Event, HttpResult, Error, Context>);
   }
   return handler;

@@ -1,8 +1,8 @@
 // The Connect API's OpenAPI 3.1 description, generated from the route table (shared/api/routes.ts) and the
 // very zod schemas that validate requests (schemas.ts), so the description cannot drift from the code.
 import * as z from "zod";
-import { apiRoutes } from "./routes";
 import { MAX_BODY_BYTES } from "./http";
+import { apiRoutes } from "./routes";
 import * as s from "./schemas";
 
 interface Operation {

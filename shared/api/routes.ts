@@ -1,70 +1,132 @@
 // The Connect API's route table: the single source the CDK construct (infra/constructs/api.ts) and the
-// local HTTP server (local/api/) both read, so the deployed and the local API can never disagree.
+// local HTTP server (local/api/) both read, so the deployed and the local API can never disagree. Plain
+// data: each route declares here, once, what its Lambda needs; infra derives the function's environment
+// and grants from it, and `apiHandler` (shared/api/http.ts) the middlewares and the handler's typed deps.
 
-export interface ApiRoute {
-  method: "GET" | "POST" | "DELETE";
-  /** API Gateway HTTP API syntax, e.g. "/v1/members/{member_guid}". */
-  path: string;
-  /** The handler module (exports `handler`), relative to the repo root. */
-  entry: string;
-  /** Only the OAuth callback: reached by the user's browser from MX, so no JWT. */
-  public?: true;
-  /** Construct id, unique, PascalCase. */
-  id: string;
+/** What a route's Lambda touches. Reads only read; only the routes that must write, write. */
+export interface RouteNeeds {
+  /** Calls MX: the MX credentials secret, MX_BASE_URL / MX_SECRET_ID, `deps.mx`. */
+  readonly mx?: true;
+  /** The table: TABLE_NAME and the stores (`deps.members`, …); "read" is granted read access only. */
+  readonly table: "none" | "read" | "readWrite";
+  /** The API signing secret (OAuth states, idempotency ids): `deps.keys`. */
+  readonly signingKey?: true;
+  /** Starts sync executions: STATE_MACHINE_ARN, `deps.sfn`. */
+  readonly startExecution?: true;
+  /** Stops this state machine's executions (delete stops a run that holds the member): `deps.stopRun`. */
+  readonly stopExecution?: true;
+  /** SendTaskSuccess/Failure: resumes the run waiting for an MFA answer; `deps.challengeTimeoutSeconds`. */
+  readonly taskResponse?: true;
+  /** REDIRECT_ALLOW_LIST: `deps.redirectAllowList`. */
+  readonly redirects?: true;
+  /** API_BASE_URL, this API's public URL: `deps.apiBaseUrl`. */
+  readonly publicUrl?: true;
 }
 
-export const apiRoutes: readonly ApiRoute[] = [
+export interface ApiRoute {
+  readonly method: "GET" | "POST" | "DELETE";
+  /** API Gateway HTTP API syntax, e.g. "/v1/members/{member_guid}". */
+  readonly path: string;
+  /** The handler module (exports `handler`), relative to the repo root. */
+  readonly entry: string;
+  /** Only the OAuth callback: reached by the user's browser from MX, so no JWT. */
+  readonly public?: true;
+  /** Construct id, unique, PascalCase. */
+  readonly id: string;
+  readonly needs: RouteNeeds;
+}
+
+const routes = [
   {
     method: "GET",
     path: "/v1/institutions",
     entry: "functions/api-search-institutions.ts",
     id: "SearchInstitutions",
+    needs: { mx: true, table: "none" },
   },
   {
     method: "GET",
     path: "/v1/institutions/{institution_code}/credentials",
     entry: "functions/api-list-credentials.ts",
     id: "ListCredentials",
+    needs: { mx: true, table: "none" },
   },
-  { method: "POST", path: "/v1/members", entry: "functions/api-create-member.ts", id: "CreateMember" },
-  { method: "GET", path: "/v1/members", entry: "functions/api-list-members.ts", id: "ListMembers" },
-  { method: "GET", path: "/v1/members/{member_guid}", entry: "functions/api-get-member.ts", id: "GetMember" },
+  {
+    method: "POST",
+    path: "/v1/members",
+    entry: "functions/api-create-member.ts",
+    id: "CreateMember",
+    needs: {
+      mx: true,
+      table: "readWrite",
+      signingKey: true,
+      startExecution: true,
+      redirects: true,
+      publicUrl: true,
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/members",
+    entry: "functions/api-list-members.ts",
+    id: "ListMembers",
+    needs: { table: "read" },
+  },
+  {
+    method: "GET",
+    path: "/v1/members/{member_guid}",
+    entry: "functions/api-get-member.ts",
+    id: "GetMember",
+    needs: { table: "read" },
+  },
   {
     method: "GET",
     path: "/v1/members/{member_guid}/challenges",
     entry: "functions/api-get-challenges.ts",
     id: "GetChallenges",
+    needs: { table: "read" },
   },
   {
     method: "POST",
     path: "/v1/members/{member_guid}/challenges",
     entry: "functions/api-answer-challenges.ts",
     id: "AnswerChallenges",
+    needs: { mx: true, table: "readWrite", taskResponse: true },
   },
   {
     method: "POST",
     path: "/v1/members/{member_guid}/sync",
     entry: "functions/api-sync-member.ts",
     id: "SyncMember",
+    needs: { table: "read", startExecution: true },
   },
   {
     method: "DELETE",
     path: "/v1/members/{member_guid}",
     entry: "functions/api-delete-member.ts",
     id: "DeleteMember",
+    needs: { mx: true, table: "readWrite", stopExecution: true },
   },
   {
     method: "GET",
     path: "/v1/members/{member_guid}/owners",
     entry: "functions/api-list-owners.ts",
     id: "ListOwners",
+    needs: { table: "read" },
   },
-  { method: "GET", path: "/v1/accounts", entry: "functions/api-list-accounts.ts", id: "ListAccounts" },
+  {
+    method: "GET",
+    path: "/v1/accounts",
+    entry: "functions/api-list-accounts.ts",
+    id: "ListAccounts",
+    needs: { table: "read" },
+  },
   {
     method: "GET",
     path: "/v1/accounts/{account_guid}/transactions",
     entry: "functions/api-list-transactions.ts",
     id: "ListTransactions",
+    needs: { table: "read" },
   },
   {
     method: "GET",
@@ -72,5 +134,20 @@ export const apiRoutes: readonly ApiRoute[] = [
     entry: "functions/api-oauth-callback.ts",
     public: true,
     id: "OauthCallback",
+    needs: { table: "readWrite", signingKey: true, startExecution: true, redirects: true },
   },
-];
+] as const satisfies readonly ApiRoute[];
+
+export const apiRoutes: readonly ApiRoute[] = routes;
+
+export type RouteId = (typeof routes)[number]["id"];
+
+/** The declared needs of route `Id`, as literal types (so a handler's deps follow from them). */
+export type NeedsOf<Id extends RouteId> = Extract<(typeof routes)[number], { id: Id }>["needs"];
+
+export function routeById<Id extends RouteId>(id: Id): Omit<ApiRoute, "needs"> & { needs: NeedsOf<Id> } {
+  const route = routes.find((candidate) => candidate.id === id);
+  if (!route) throw new Error(`No route ${id} in shared/api/routes.ts`);
+  // `find` widens the literal type; the id names exactly this entry.
+  return route as Omit<ApiRoute, "needs"> & { needs: NeedsOf<Id> };
+}
