@@ -5,8 +5,11 @@
 // environment they read in AWS (plus the SDK's standard endpoint variables), before any of them loads.
 import "./polyfills";
 import { randomBytes } from "node:crypto";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createMxClient, type MxClient, type MxClientOptions } from "../shared/mx/client";
+import { createStores, type Stores } from "../shared/storage/dynamo";
 import { type LocalAws, startLocalAws } from "./aws";
-import { type LocalDynamo, startDynamo } from "./dynamo";
+import { createTable, type LocalDynamo, startDynamo } from "./dynamo";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 import { type ExecutionResult, type LocalWorkflow, loadLocalWorkflow } from "./workflow";
 import type { Json, JsonObject } from "./workflow/asl";
@@ -24,7 +27,12 @@ export interface LocalStackOptions {
   taskTokenTimeoutScale?: number;
   /** Extra environment for the handlers; wins over the stack's values. */
   env?: Record<string, string>;
+  /** Retry timing of the stack's own MX client (`mx`); the handlers' clients keep their defaults. */
+  mxRetry?: Pick<MxClientOptions, "retries" | "baseDelayMs" | "maxDelayMs">;
 }
+
+/** A table of the project's shape, its name and the storage ports over it. */
+export type TableStores = Stores & { tableName: string };
 
 export interface LocalStackWorkflow {
   /** The sync state machine's (local) ARN, also STATE_MACHINE_ARN. */
@@ -51,6 +59,16 @@ export interface LocalStack {
   dynamo: LocalDynamo;
   aws: LocalAws;
   workflow: LocalStackWorkflow;
+  /** An MX client on the stack's MX with its credentials: for preparing members as a test or script. */
+  mx: MxClient;
+  /** The storage ports over the stack's table: what the handlers and the workflow read and write. */
+  stores: TableStores;
+  /**
+   * A new, empty table (same shape) with its ports: for a test that counts or scans rows and must see only
+   * its own. The handlers keep the stack's table (they read TABLE_NAME once), so use it only with use cases
+   * called directly.
+   */
+  freshStores(): Promise<TableStores>;
   close(): Promise<void>;
 }
 
@@ -134,6 +152,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     Object.assign(process.env, env);
     loaded.checkEnvironment();
 
+    const mxClient = createMxClient({
+      baseUrl: env.MX_BASE_URL ?? "",
+      credentials: {
+        clientId: mx?.clientId ?? sandbox?.clientId ?? "",
+        apiKey: mx?.apiKey ?? sandbox?.apiKey ?? "",
+      },
+      ...options.mxRetry,
+    });
+    const doc = DynamoDBDocumentClient.from(dynamo.client);
+    const storesOn = (tableName: string): TableStores => ({ ...createStores({ doc, tableName }), tableName });
+    let tables = 0;
+
     const sfn = loaded.stepFunctions;
     const start = (stateMachineArn: string, input: unknown, name?: string) =>
       sfn.startExecution({ stateMachineArn, input: JSON.stringify(input ?? {}), ...(name ? { name } : {}) });
@@ -142,6 +172,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sandbox,
       dynamo,
       aws,
+      mx: mxClient,
+      stores: storesOn(dynamo.tableName),
+      async freshStores() {
+        const tableName = `${dynamo.tableName}-${++tables}`;
+        await createTable(dynamo.client, tableName);
+        return storesOn(tableName);
+      },
       workflow: {
         stateMachineArn: syncArn,
         refreshStateMachineArn: refreshArn,

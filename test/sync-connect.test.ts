@@ -1,12 +1,15 @@
-// The sync workflow's connect phase (Begin, Poll, AwaitChallenge, Identify) and the API's MFA answer,
-// against the MX sandbox over HTTP, the real MX client and dynalite. Step Functions is mocked with
-// aws-sdk-client-mock: only the calls the use cases make to it are observed.
-import { SendTaskSuccessCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
+// The sync workflow's connect phase (Begin, Poll, AwaitChallenge, Identify) and the API's MFA answer, on the
+// embedded stack (local/stack.ts): the MX sandbox over HTTP, the real MX client, dynalite, and the local
+// Step Functions endpoint reached by the real SDK. The MFA tests park a real sync run on its task token
+// (the synthesized state machine, its AwaitChallenge task run by the real handler) and answer through the
+// real endpoint: what the run does next is read back from Step Functions and the member record.
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CORRECT_ANSWER } from "../local/sandbox/index";
-import { ConflictError, UnprocessableError } from "../shared/api/errors";
+import { connectMxbankMember } from "../local/sandbox-member";
+import { type LocalStack, startLocalStack, type TableStores } from "../local/stack";
+import { NoChallengeError, UnprocessableRequestError } from "../shared/domain/errors";
 import { MxNotFoundError } from "../shared/mx/errors";
 import { answerChallenge } from "../shared/sync/answer-challenge";
 import { awaitChallenge } from "../shared/sync/await-challenge";
@@ -14,40 +17,50 @@ import { beginSync } from "../shared/sync/begin-sync";
 import type { PollOutput, SyncRequest } from "../shared/sync/contract";
 import { identifyMember } from "../shared/sync/identify-member";
 import { MEMBER_NOT_FOUND, pollMember } from "../shared/sync/poll-member";
-import { createSfnPort } from "../shared/sync/sfn";
-import { type SyncWorld, sleep, startSyncWorld, type TestStores } from "./sync-fixture";
+import { createSfnPort, type SfnPort } from "../shared/sync/sfn";
 
-let world: SyncWorld;
-let stores: TestStores;
-const sfnClient = new SFNClient({
-  region: "us-east-1",
-  credentials: { accessKeyId: "x", secretAccessKey: "x" },
-});
-const sfnMock = mockClient(sfnClient);
-const sfn = createSfnPort(sfnClient);
+let stack: LocalStack;
+/** A fresh table per test for the use cases called directly; the parked runs use the stack's table. */
+let stores: TableStores;
+let sfn: SfnPort;
+let sfnClient: SFNClient;
 
 const BEGIN = { leaseSeconds: 3600, initialHistoryDays: 730, refreshWindowDays: 14 };
 const POLL = { phaseLimitSeconds: 900, maxWaitSeconds: 60 };
 const CHALLENGE = { challengeTimeoutSeconds: 600 };
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  world = await startSyncWorld();
+  stack = await startLocalStack({
+    sandbox: { aggregationMs: 40 },
+    // The parked runs' Wait states a fraction of their length; the MFA window stays real (nobody waits).
+    waitScale: 0.002,
+    env: { LOG_LEVEL: "SILENT" },
+    // Fast MX retries: the tests exercise outcomes, not backoff timing.
+    mxRetry: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  // The SDK finds the local endpoint through AWS_ENDPOINT_URL_SFN, which the stack set.
+  sfnClient = new SFNClient({});
+  sfn = createSfnPort(sfnClient);
 });
 afterAll(async () => {
-  await world?.close();
+  sfnClient?.destroy();
+  await stack?.close();
 });
 beforeEach(async () => {
-  stores = await world.freshStores();
-  sfnMock.reset();
-  sfnMock.on(SendTaskSuccessCommand).resolves({});
+  stores = await stack.freshStores();
 });
+
+/** An MX user + mxbank member whose password picks the outcome, stored as our member in `on`. */
+const connect = (password: string, options: { identify?: boolean } = {}, on: TableStores = stores) =>
+  connectMxbankMember({ mx: stack.mx, members: on.members }, password, options);
 
 /** Polls as the state machine would (without its waits) until the phase is not AGGREGATING. */
 async function pollUntilSettled(request: SyncRequest, syncRun: string): Promise<PollOutput> {
   const phaseStartedAt = Date.now();
   for (let attempt = 0; attempt < 200; attempt++) {
     const result = await pollMember(
-      { mx: world.mx, members: stores.members },
+      { mx: stack.mx, members: stores.members },
       { request, syncRun, phaseStartedAt },
       POLL,
     );
@@ -60,26 +73,57 @@ async function pollUntilSettled(request: SyncRequest, syncRun: string): Promise<
 /** Waits, reading MX directly, until the member's current MX job is over. */
 async function aggregated(request: SyncRequest): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const status = await world.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
+    const status = await stack.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
     if (!status.is_being_aggregated && status.connection_status === "CONNECTED") return;
     await sleep(10);
   }
   throw new Error("the member never connected");
 }
 
-/** The JSON body of every SendTaskSuccess the use cases sent, with its token. */
-function taskSuccesses() {
-  return sfnMock.commandCalls(SendTaskSuccessCommand).map((call) => ({
-    taskToken: call.args[0].input.taskToken,
-    output: JSON.parse(call.args[0].input.output ?? "null"),
-  }));
+interface Parked {
+  request: SyncRequest;
+  executionArn: string;
+  /** The run's name: the syncRun its tasks carry. */
+  syncRun: string;
+  taskToken: string;
+}
+
+/**
+ * Starts a real sync run (on the stack's table) for a member whose password makes MX ask, and resolves once
+ * the run waits on its AwaitChallenge task token: the real challenge handler has stored prompts and token.
+ */
+async function parkedOnChallenge(password: string): Promise<Parked> {
+  const { request } = await connect(password, {}, stack.stores);
+  const { executionArn } = stack.workflow.startExecution(request);
+  for (let attempt = 0; attempt < 400; attempt++) {
+    const [pending] = stack.workflow.pendingTaskTokens(executionArn);
+    // The token is issued as the task starts; the handler stores it with the prompts a moment later.
+    const member = pending && (await stack.stores.members.getMember(request.userId, request.memberGuid));
+    if (pending && member && member.challengeTaskToken === pending.taskToken) {
+      expect(pending.stateName).toBe("AwaitChallenge");
+      const syncRun = executionArn.split(":").at(-1) ?? "";
+      return { request, executionArn, syncRun, taskToken: pending.taskToken };
+    }
+    await sleep(10);
+  }
+  throw new Error(
+    `the run never waited for an MFA answer: ${JSON.stringify(stack.workflow.stepFunctions.describeExecution({ executionArn }))}`,
+  );
+}
+
+/** What the run's AwaitChallenge task handed on: SendTaskSuccess's output through the task's selector. */
+function challengeResults(executionArn: string): unknown[] {
+  return stack.workflow.stepFunctions
+    .history(executionArn)
+    .filter((event) => event.type === "StateExited" && event.state.name === "AwaitChallenge")
+    .map((event) => ("state" in event ? (event.state.output as { phase?: unknown }).phase : undefined));
 }
 
 describe("beginSync", () => {
   it("takes the member's lease for one run, refuses a second run, and lets the same run retry", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
-    const deps = { mx: world.mx, members: stores.members, clock: () => new Date("2026-03-10T08:00:00Z") };
+    const { request } = await connect("good-password");
+    const deps = { mx: stack.mx, members: stores.members, clock: () => new Date("2026-03-10T08:00:00Z") };
 
     // Act
     const first = await beginSync(deps, { request, syncRun: "run-1" }, BEGIN);
@@ -100,14 +144,14 @@ describe("beginSync", () => {
 
   it("on a refresh asks MX to aggregate and reads a recent window only", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
+    const { request } = await connect("good-password");
     await aggregated(request);
     const refresh: SyncRequest = { ...request, mode: "refresh" };
-    const deps = { mx: world.mx, members: stores.members, clock: () => new Date("2026-03-10T08:00:00Z") };
+    const deps = { mx: stack.mx, members: stores.members, clock: () => new Date("2026-03-10T08:00:00Z") };
 
     // Act
     const result = await beginSync(deps, { request: refresh, syncRun: "refresh-1" }, BEGIN);
-    const status = await world.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
+    const status = await stack.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
 
     // Assess
     expect(result.window).toEqual({ from: "2026-02-24", to: "2026-03-15" });
@@ -127,8 +171,8 @@ describe("pollMember", () => {
     "classifies password %s as %s (%s) and records the status on the member",
     async (password, phase, status) => {
       // Prepare
-      const { request } = await world.connect(stores, password);
-      await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+      const { request } = await connect(password);
+      await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
 
       // Act
       const result = await pollUntilSettled(request, "run-1");
@@ -143,13 +187,13 @@ describe("pollMember", () => {
 
   it("ends a phase that aggregates past the limit as TIMED_OUT, with a wait that grows with the time waited", async () => {
     // Prepare: a member whose aggregation outlasts the test.
-    world.sandbox.setKnobs({ aggregationMs: 600_000 });
-    const { request } = await world
-      .connect(stores, "good-password")
-      .finally(() => world.sandbox.setKnobs({ aggregationMs: 40 }));
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    stack.sandbox?.setKnobs({ aggregationMs: 600_000 });
+    const { request } = await connect("good-password").finally(() =>
+      stack.sandbox?.setKnobs({ aggregationMs: 40 }),
+    );
+    await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
     const now = new Date("2026-03-10T08:00:00Z");
-    const deps = { mx: world.mx, members: stores.members, clock: () => now, random: () => 0.5 };
+    const deps = { mx: stack.mx, members: stores.members, clock: () => now, random: () => 0.5 };
     const input = (secondsAgo: number) => ({
       request,
       syncRun: "run-1",
@@ -167,13 +211,13 @@ describe("pollMember", () => {
 
   it("turns a member deleted at MX into phase FAILED rather than an error", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
-    await world.mx.deleteMember(request.mxUserGuid, request.memberGuid);
+    const { request } = await connect("good-password");
+    await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    await stack.mx.deleteMember(request.mxUserGuid, request.memberGuid);
 
     // Act
     const result = await pollMember(
-      { mx: world.mx, members: stores.members },
+      { mx: stack.mx, members: stores.members },
       { request, syncRun: "run-1", phaseStartedAt: Date.now() },
       POLL,
     );
@@ -184,64 +228,55 @@ describe("pollMember", () => {
 });
 
 describe("awaitChallenge and answerChallenge", () => {
-  async function challenged(password: string) {
-    const connected = await world.connect(stores, password);
-    await beginSync(
-      { mx: world.mx, members: stores.members },
-      { request: connected.request, syncRun: "run-1" },
-      BEGIN,
-    );
-    await pollUntilSettled(connected.request, "run-1");
-    return connected.request;
-  }
-
   it("stores the prompts and the token; the answer resumes MX and the run, once", async () => {
-    // Prepare
-    const request = await challenged("challenge");
-    const deps = { mx: world.mx, members: stores.members, sfn };
+    // Prepare: a real run waits on its token.
+    const parked = await parkedOnChallenge("challenge");
+    const { request, syncRun, taskToken } = parked;
+    const deps = { mx: stack.mx, members: stack.stores.members, sfn };
 
-    // Act
-    const waiting = await awaitChallenge(
-      deps,
-      { request, syncRun: "run-1", taskToken: "token-1", round: 1 },
-      CHALLENGE,
-    );
-    const shown = await stores.members.getMember(request.userId, request.memberGuid);
+    // Act: the Challenge task again (a Lambda retry stores the same), then the answer, then a second one.
+    const waiting = await awaitChallenge(deps, { request, syncRun, taskToken, round: 1 }, CHALLENGE);
+    const shown = await stack.stores.members.getMember(request.userId, request.memberGuid);
     const guid = shown?.challenges?.[0]?.guid ?? "";
+    const answers = [{ guid, value: CORRECT_ANSWER }];
     const answered = await answerChallenge(
       deps,
-      { userId: request.userId, memberGuid: request.memberGuid, answers: [{ guid, value: CORRECT_ANSWER }] },
+      { userId: request.userId, memberGuid: request.memberGuid, answers },
       CHALLENGE,
     );
     const again = await answerChallenge(
       deps,
-      { userId: request.userId, memberGuid: request.memberGuid, answers: [{ guid, value: CORRECT_ANSWER }] },
+      { userId: request.userId, memberGuid: request.memberGuid, answers },
       CHALLENGE,
     ).catch((error: unknown) => error);
-    const after = await pollUntilSettled(request, "run-1");
+    const run = await stack.workflow.waitForExecution(parked.executionArn);
 
     // Assess
     expect(waiting).toEqual({ waiting: true, challenges: 1 });
     expect(shown?.sync.status).toBe("CHALLENGED");
     expect(shown?.challenges).toHaveLength(1);
+    expect(shown?.challengeTaskToken).toBe(taskToken);
     expect(answered).toEqual({ resumed: true });
-    expect(taskSuccesses()).toEqual([
-      { taskToken: "token-1", output: { phaseStartedAt: expect.any(Number) } },
-    ]);
-    expect(again).toBeInstanceOf(ConflictError);
-    expect(after.phase).toBe("CONNECTED");
-    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    // One SendTaskSuccess reached the run, carrying the new phase's start; the token is spent.
+    expect(challengeResults(parked.executionArn)).toEqual([{ startedAt: expect.any(Number) }]);
+    expect(await sfn.sendTaskSuccess(taskToken, { phaseStartedAt: Date.now() })).toBe(false);
+    expect(again).toBeInstanceOf(NoChallengeError);
+    // Polled again after the answer, MX said CONNECTED: the run went on to sync.
+    expect(run.status).toBe("SUCCEEDED");
+    const member = await stack.stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.connectionStatus).toBe("CONNECTED");
+    expect(member?.sync.status).toBe("SYNCED");
     expect(member?.challengeTaskToken).toBeUndefined();
     expect(member?.challenges).toBeUndefined();
   });
 
   it("never stores the answer; a wrong one ends NEEDS_USER (REJECTED)", async () => {
     // Prepare
-    const request = await challenged("image");
-    const deps = { mx: world.mx, members: stores.members, sfn };
-    await awaitChallenge(deps, { request, syncRun: "run-1", taskToken: "token-2", round: 1 }, CHALLENGE);
+    const parked = await parkedOnChallenge("image");
+    const { request } = parked;
+    const deps = { mx: stack.mx, members: stack.stores.members, sfn };
     const guid =
-      (await stores.members.getMember(request.userId, request.memberGuid))?.challenges?.[0]?.guid ?? "";
+      (await stack.stores.members.getMember(request.userId, request.memberGuid))?.challenges?.[0]?.guid ?? "";
     const answer = "wrong-answer-7f3a9c";
 
     // Act
@@ -250,23 +285,24 @@ describe("awaitChallenge and answerChallenge", () => {
       { userId: request.userId, memberGuid: request.memberGuid, answers: [{ guid, value: answer }] },
       CHALLENGE,
     );
-    const result = await pollUntilSettled(request, "run-1");
+    await stack.workflow.waitForExecution(parked.executionArn);
 
-    // Assess
-    expect(result).toMatchObject({ phase: "NEEDS_USER", connectionStatus: "REJECTED" });
-    const stored = await world.doc.send(new ScanCommand({ TableName: stores.tableName }));
+    // Assess: the run's next poll saw REJECTED and ended the sync needing the user.
+    const member = await stack.stores.members.getMember(request.userId, request.memberGuid);
+    expect(member).toMatchObject({ connectionStatus: "REJECTED", sync: { status: "NEEDS_USER" } });
+    const doc = DynamoDBDocumentClient.from(stack.dynamo.client);
+    const stored = await doc.send(new ScanCommand({ TableName: stack.stores.tableName }));
     expect(JSON.stringify(stored.Items)).not.toContain(answer);
   });
 
   it("rejects answers that do not fit the waiting prompts, keeping the token", async () => {
     // Prepare
-    const request = await challenged("challenge");
-    const deps = { mx: world.mx, members: stores.members, sfn };
-    await awaitChallenge(deps, { request, syncRun: "run-1", taskToken: "token-3", round: 1 }, CHALLENGE);
+    const parked = await parkedOnChallenge("challenge");
+    const { request } = parked;
 
     // Act
     const error = await answerChallenge(
-      deps,
+      { mx: stack.mx, members: stack.stores.members, sfn },
       {
         userId: request.userId,
         memberGuid: request.memberGuid,
@@ -275,47 +311,55 @@ describe("awaitChallenge and answerChallenge", () => {
       CHALLENGE,
     ).catch((failure: unknown) => failure);
 
-    // Assess
-    expect(error).toBeInstanceOf(UnprocessableError);
-    const member = await stores.members.getMember(request.userId, request.memberGuid);
-    expect(member?.challengeTaskToken).toBe("token-3");
-    expect(taskSuccesses()).toEqual([]);
+    // Assess: the member keeps the token and the run still waits on it (no SendTaskSuccess was sent).
+    expect(error).toBeInstanceOf(UnprocessableRequestError);
+    const member = await stack.stores.members.getMember(request.userId, request.memberGuid);
+    expect(member?.challengeTaskToken).toBe(parked.taskToken);
+    expect(stack.workflow.pendingTaskTokens(parked.executionArn).map((p) => p.taskToken)).toEqual([
+      parked.taskToken,
+    ]);
+    expect(challengeResults(parked.executionArn)).toEqual([]);
+    stack.workflow.stepFunctions.stopExecution({ executionArn: parked.executionArn });
   });
 
-  it("answers 409 no_challenge when nothing waits", async () => {
+  it("answers no_challenge (the API's 409) when nothing waits", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
+    const { request } = await connect("good-password");
 
     // Act
     const error = await answerChallenge(
-      { mx: world.mx, members: stores.members, sfn },
+      { mx: stack.mx, members: stores.members, sfn },
       { userId: request.userId, memberGuid: request.memberGuid, answers: [{ guid: "CRD-x", value: "x" }] },
       CHALLENGE,
     ).catch((failure: unknown) => failure);
 
     // Assess
-    expect(error).toMatchObject({ status: 409, code: "no_challenge" });
+    expect(error).toBeInstanceOf(NoChallengeError);
   });
 
   it("resumes its own run at once when MX has no challenge any more, so the run never waits in vain", async () => {
-    // Prepare: the member connected; MX answers 204 to the challenges call.
-    const { request } = await world.connect(stores, "good-password");
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
-    await pollUntilSettled(request, "run-1");
+    // Prepare: a run waits on its token; then MX stops asking (answered there) and the member connects.
+    const parked = await parkedOnChallenge("challenge");
+    const { request, syncRun, taskToken } = parked;
+    const [prompt] = await stack.mx.listChallenges(request.mxUserGuid, request.memberGuid);
+    await stack.mx.resumeMember(request.mxUserGuid, request.memberGuid, [
+      { guid: prompt?.guid ?? "", value: CORRECT_ANSWER },
+    ]);
+    await aggregated(request);
 
-    // Act
+    // Act: the Challenge task of a later round; MX answers 204 to the challenges call.
     const result = await awaitChallenge(
-      { mx: world.mx, members: stores.members, sfn },
-      { request, syncRun: "run-1", taskToken: "token-4", round: 2 },
+      { mx: stack.mx, members: stack.stores.members, sfn },
+      { request, syncRun, taskToken, round: 2 },
       CHALLENGE,
     );
+    const run = await stack.workflow.waitForExecution(parked.executionArn);
 
     // Assess
     expect(result).toEqual({ waiting: false, challenges: 0 });
-    expect(taskSuccesses()).toEqual([
-      { taskToken: "token-4", output: { phaseStartedAt: expect.any(Number) } },
-    ]);
-    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    expect(challengeResults(parked.executionArn)).toEqual([{ startedAt: expect.any(Number) }]);
+    expect(run.status).toBe("SUCCEEDED");
+    const member = await stack.stores.members.getMember(request.userId, request.memberGuid);
     expect(member?.challengeTaskToken).toBeUndefined();
   });
 });
@@ -323,13 +367,13 @@ describe("awaitChallenge and answerChallenge", () => {
 describe("identifyMember", () => {
   it("starts an identify job at MX and a new polling phase that ends CONNECTED", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password", { identify: true });
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    const { request } = await connect("good-password", { identify: true });
+    await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
     await pollUntilSettled(request, "run-1");
 
     // Act
     const result = await identifyMember(
-      { mx: world.mx, members: stores.members },
+      { mx: stack.mx, members: stores.members },
       { request, syncRun: "run-1" },
     );
     const after = await pollUntilSettled(request, "run-1");
@@ -341,13 +385,13 @@ describe("identifyMember", () => {
 
   it("lets an MX 404 surface as the typed error the workflow catches", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
-    await world.mx.deleteMember(request.mxUserGuid, request.memberGuid);
+    const { request } = await connect("good-password");
+    await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    await stack.mx.deleteMember(request.mxUserGuid, request.memberGuid);
 
     // Act
     const error = await identifyMember(
-      { mx: world.mx, members: stores.members },
+      { mx: stack.mx, members: stores.members },
       { request, syncRun: "run-1" },
     ).catch((failure: unknown) => failure);
 
