@@ -5,4 +5,3 @@
 export const ENTRY_METADATA_KEY = "mx-connect:entry";
 /** On each AWS::StepFunctions::StateMachine: its role in the app ("sync" or "refresh"). */
 export const STATE_MACHINE_METADATA_KEY = "mx-connect:state-machine";
-export type StateMachineRole = "sync" | "refresh";

@@ -56,7 +56,6 @@ export const syncConfigSchema = mxConfigSchema.extend({
    */
   SYNC_LEASE_SECONDS: positiveInt(7200),
 });
-export type SyncConfig = z.infer<typeof syncConfigSchema>;
 
 /** Lambdas that start sync executions. */
 export const stateMachineConfigSchema = z.object({
@@ -71,7 +70,6 @@ export const refreshConfigSchema = tableConfigSchema.extend({
   /** Members read per DynamoDB page. */
   REFRESH_PAGE_SIZE: positiveInt(100).pipe(z.number().max(1000)),
 });
-export type RefreshConfig = z.infer<typeof refreshConfigSchema>;
 
 /** Raised when the environment does not satisfy a schema: names each bad variable, never its value. */
 export class ConfigError extends Error {

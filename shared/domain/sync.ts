@@ -1,16 +1,13 @@
 // Rules of a sync run that the workflow, the API and the local tools share: which statuses end a run, how
 // long a run waits for an MFA answer, and the human reason shown when a run ended unsynced.
-import { CONNECTION_REASONS, type SyncStatus } from "./connection";
+import { CONNECTION_REASONS } from "./connection";
 
 /** Statuses a run ends in; the app stops waiting when it sees one. */
 export const ENDED_SYNC_STATUSES = ["SYNCED", "NEEDS_USER", "FAILED", "TIMED_OUT"] as const;
 export type SyncOutcome = (typeof ENDED_SYNC_STATUSES)[number];
 
 /** The ends that need explaining: a reason says what went wrong. */
-const UNSYNCED: ReadonlySet<string> = new Set<SyncStatus>(["NEEDS_USER", "FAILED", "TIMED_OUT"]);
-
-export const isEndedSyncStatus = (status: string): status is SyncOutcome =>
-  (ENDED_SYNC_STATUSES as readonly string[]).includes(status);
+const UNSYNCED: ReadonlySet<string> = new Set(ENDED_SYNC_STATUSES.filter((status) => status !== "SYNCED"));
 
 export const isUnsyncedEnd = (status: string): boolean => UNSYNCED.has(status);
 

@@ -79,10 +79,6 @@ export type PageTaskInput = z.infer<typeof pageTaskInputSchema>;
 export type PageTaskOutput = z.infer<typeof pageTaskOutputSchema>;
 export type CountOutput = z.infer<typeof countOutputSchema>;
 export type FinishInput = z.infer<typeof finishInputSchema>;
-export type SyncWindow = BeginSyncOutput["window"];
-
-/** What the MFA task's waiting token is resumed with: a new polling phase starts at that time. */
-export const challengeAnsweredSchema = z.object({ phaseStartedAt: z.number() });
 
 /** The scheduled refresh: one invocation walks pages of members until done or out of time. */
 export const refreshInputSchema = z.object({ cursor: z.string().min(1).optional() }).default({});
