@@ -1,9 +1,11 @@
 // The sync workflow's fan-out (owners, accounts, transaction pages), Finish, the scheduled refresh and the
-// API's start, against the MX sandbox over HTTP, the real MX client and dynalite. Step Functions is mocked
-// with aws-sdk-client-mock.
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { mockClient } from "aws-sdk-client-mock";
+// API's start, on the embedded stack (local/stack.ts): the MX sandbox over HTTP, the real MX client,
+// dynalite, and the local Step Functions endpoint (reached by the real SDK) running the synthesized state
+// machine for every run these use cases start.
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { connectMxbankMember } from "../local/sandbox-member";
+import { type LocalStack, startLocalStack, type TableStores } from "../local/stack";
 import { collectAll } from "../shared/mx/pages";
 import { beginSync } from "../shared/sync/begin-sync";
 import type { BeginSyncOutput, SyncRequest } from "../shared/sync/contract";
@@ -11,40 +13,58 @@ import { finishSync } from "../shared/sync/finish-sync";
 import { identifyMember } from "../shared/sync/identify-member";
 import { pollMember } from "../shared/sync/poll-member";
 import { refreshMembers } from "../shared/sync/refresh-members";
-import { createSfnPort } from "../shared/sync/sfn";
+import { createSfnPort, type SfnPort } from "../shared/sync/sfn";
 import { startSync } from "../shared/sync/start-sync";
 import { storeAccounts } from "../shared/sync/store-accounts";
 import { storeOwners } from "../shared/sync/store-owners";
 import { storeTransactionsPage } from "../shared/sync/store-transactions-page";
-import { type SyncWorld, sleep, startSyncWorld, type TestStores } from "./sync-fixture";
 
-let world: SyncWorld;
-let stores: TestStores;
-const sfnClient = new SFNClient({
-  region: "us-east-1",
-  credentials: { accessKeyId: "x", secretAccessKey: "x" },
-});
-const sfnMock = mockClient(sfnClient);
-const STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:sync";
-const sfn = createSfnPort(sfnClient, STATE_MACHINE_ARN);
+let stack: LocalStack;
+/** A fresh table per test: the use cases called directly see only their own rows. */
+let stores: TableStores;
+let sfnClient: SFNClient;
+let sfn: SfnPort;
 
 const BEGIN = { leaseSeconds: 3600, initialHistoryDays: 730, refreshWindowDays: 14 };
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  // 3 accounts × 1,200 transactions: four pages at MX's largest page size (1,000).
-  world = await startSyncWorld({ accountsPerMember: 3, transactionsPerAccount: 1200, pendingPerAccount: 3 });
+  stack = await startLocalStack({
+    // 3 accounts × 1,200 transactions: four pages at MX's largest page size (1,000).
+    sandbox: { aggregationMs: 40, accountsPerMember: 3, transactionsPerAccount: 1200, pendingPerAccount: 3 },
+    waitScale: 0.002,
+    env: { LOG_LEVEL: "SILENT" },
+    // Fast MX retries: the tests exercise outcomes, not backoff timing.
+    mxRetry: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  // The SDK finds the local endpoint through AWS_ENDPOINT_URL_SFN, which the stack set.
+  sfnClient = new SFNClient({});
+  sfn = createSfnPort(sfnClient, stack.workflow.stateMachineArn);
 });
 afterAll(async () => {
-  await world?.close();
+  sfnClient?.destroy();
+  await stack?.close();
 });
 beforeEach(async () => {
-  stores = await world.freshStores();
-  sfnMock.reset();
+  stores = await stack.freshStores();
 });
+
+/** An MX user + mxbank member whose password picks the outcome, stored as our member in `on`. */
+const connect = (password: string, options: { identify?: boolean } = {}, on: TableStores = stores) =>
+  connectMxbankMember({ mx: stack.mx, members: on.members }, password, options);
+
+/** The sync state machine's executions of these names, as Step Functions lists and describes them. */
+function executionsNamed(names: readonly string[]) {
+  const sfnLocal = stack.workflow.stepFunctions;
+  return sfnLocal
+    .listExecutions({ stateMachineArn: stack.workflow.stateMachineArn, maxResults: 1000 })
+    .executions.filter((execution) => names.includes(execution.name))
+    .map((execution) => sfnLocal.describeExecution({ executionArn: execution.executionArn }));
+}
 
 /** Begin + poll until MX has the data, as the state machine does before its fan-out. */
 async function connected(request: SyncRequest, syncRun: string): Promise<BeginSyncOutput> {
-  const begun = await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun }, BEGIN);
+  const begun = await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun }, BEGIN);
   await pollUntilConnected(request, syncRun, Date.now());
   return begun;
 }
@@ -56,7 +76,7 @@ async function pollUntilConnected(
 ): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const poll = await pollMember(
-      { mx: world.mx, members: stores.members },
+      { mx: stack.mx, members: stores.members },
       { request, syncRun, phaseStartedAt },
       { phaseLimitSeconds: 900, maxWaitSeconds: 60 },
     );
@@ -68,7 +88,7 @@ async function pollUntilConnected(
 
 /** The transaction pages as the state machine runs them: page 1, then 2..totalPages in parallel. */
 async function storeAllPages(request: SyncRequest, syncRun: string, window: BeginSyncOutput["window"]) {
-  const deps = { mx: world.mx, bankData: stores.bankData };
+  const deps = { mx: stack.mx, bankData: stores.bankData };
   const first = await storeTransactionsPage(deps, { request, syncRun, page: 1, window });
   const rest = await Promise.all(
     Array.from({ length: Math.max(0, first.totalPages - 1) }, (_, index) =>
@@ -99,7 +119,7 @@ async function mxTransactionGuids(
   window: BeginSyncOutput["window"],
 ): Promise<string[]> {
   const all = await collectAll((page) =>
-    world.mx.listTransactions(request.mxUserGuid, request.memberGuid, {
+    stack.mx.listTransactions(request.mxUserGuid, request.memberGuid, {
       page,
       fromDate: window.from,
       toDate: window.to,
@@ -111,15 +131,15 @@ async function mxTransactionGuids(
 describe("fan-out", () => {
   it("stores every owner, account and transaction page once; page counts add up to MX's total_entries", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password", { identify: true });
+    const { request } = await connect("good-password", { identify: true });
     const { window } = await connected(request, "run-1");
     // Owners come with identity data (MX's identify).
     const { phaseStartedAt } = await identifyMember(
-      { mx: world.mx, members: stores.members },
+      { mx: stack.mx, members: stores.members },
       { request, syncRun: "run-1" },
     );
     await pollUntilConnected(request, "run-1", phaseStartedAt);
-    const deps = { mx: world.mx, bankData: stores.bankData };
+    const deps = { mx: stack.mx, bankData: stores.bankData };
 
     // Act
     const owners = await storeOwners(deps, { request, syncRun: "run-1" });
@@ -146,10 +166,10 @@ describe("fan-out", () => {
 describe("finishSync", () => {
   it("records SYNCED with counts, duration and last sync time, and releases the lease", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
+    const { request } = await connect("good-password");
     const startedAt = Date.parse("2026-03-10T08:00:00Z");
     await beginSync(
-      { mx: world.mx, members: stores.members, clock: () => new Date(startedAt) },
+      { mx: stack.mx, members: stores.members, clock: () => new Date(startedAt) },
       { request, syncRun: "run-1" },
       BEGIN,
     );
@@ -191,8 +211,8 @@ describe("finishSync", () => {
     ["FAILED", "MEMBER_NOT_FOUND", "This connection no longer exists at MX. Connect the bank again."],
   ] as const)("records %s (%s) with a human reason", async (outcome, connectionStatus, reason) => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    const { request } = await connect("good-password");
+    await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
 
     // Act
     await finishSync(
@@ -208,8 +228,8 @@ describe("finishSync", () => {
 
   it("stores a caught error's name and a trimmed message with secrets and the stack scrubbed", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    const { request } = await connect("good-password");
+    await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
     const token = "AQB8AAAAKgAAAAMAAAAAAAAAAWhhOFlS0X2nTfSBRKw9pQzSZ8o1ZxAbCdEfGhIjKlMnOpQrStUv";
     const cause = JSON.stringify({
       errorType: "MxUnavailableError",
@@ -240,8 +260,8 @@ describe("finishSync", () => {
 
   it("writes nothing for a run that no longer holds the member", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "good-password");
-    await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+    const { request } = await connect("good-password");
+    await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
 
     // Act
     const result = await finishSync(
@@ -257,7 +277,7 @@ describe("finishSync", () => {
 
   it("after a refresh, drops the pending transactions MX replaced, so the store matches MX", async () => {
     // Prepare: a full first sync, then MX posts the pending transactions under new guids on a refresh.
-    const { request } = await world.connect(stores, "good-password");
+    const { request } = await connect("good-password");
     const initial = await connected(request, "run-1");
     const firstPages = await storeAllPages(request, "run-1", initial.window);
     await finishSync(
@@ -270,7 +290,7 @@ describe("finishSync", () => {
         window: initial.window,
       },
     );
-    await storeAccounts({ mx: world.mx, bankData: stores.bankData }, { request, syncRun: "run-1" });
+    await storeAccounts({ mx: stack.mx, bankData: stores.bankData }, { request, syncRun: "run-1" });
     const refresh: SyncRequest = { ...request, mode: "refresh" };
     const begun = await connected(refresh, "run-2");
     const refreshPages = await storeAllPages(refresh, "run-2", begun.window);
@@ -300,53 +320,47 @@ describe("finishSync", () => {
 describe("refreshMembers", () => {
   it("starts one refresh run per synced member, named per member per day; a second schedule starts none", async () => {
     // Prepare: two synced members and one that never synced.
-    const synced = [
-      await world.connect(stores, "good-password"),
-      await world.connect(stores, "good-password"),
-    ];
-    await world.connect(stores, "good-password");
+    const synced = [await connect("good-password"), await connect("good-password")];
+    await connect("good-password");
     for (const { request } of synced) {
-      await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+      await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
       await finishSync(
         { members: stores.members, bankData: stores.bankData },
         { request, syncRun: "run-1", outcome: "SYNCED" },
       );
     }
     const clock = () => new Date("2026-03-10T23:59:00Z");
-    const started = new Set<string>();
-    sfnMock.on(StartExecutionCommand).callsFake((input: { name: string }) => {
-      if (started.has(input.name)) throw new ExecutionAlreadyExists({ message: "exists", $metadata: {} });
-      started.add(input.name);
-      return { executionArn: `arn:exec:${input.name}`, startDate: new Date() };
-    });
     const deps = { members: stores.members, sfn, clock };
+    const names = synced.map(({ request }) => `${request.memberGuid}-refresh-20260310`);
 
-    // Act: page size 1 forces the cursor walk.
+    // Act: page size 1 forces the cursor walk. The second schedule comes once the first one's runs ended:
+    // while a run still goes, Step Functions answers the same start (same name and input) with that run.
     const first = await refreshMembers(deps, {}, { pageSize: 1 });
+    await Promise.all(executionsNamed(names).map((e) => stack.workflow.waitForExecution(e.executionArn)));
     const second = await refreshMembers(deps, {}, { pageSize: 1 });
 
     // Assess
     expect(first).toEqual({ started: 2 });
     expect(second).toEqual({ started: 0 });
-    const calls = sfnMock.commandCalls(StartExecutionCommand).map((call) => call.args[0].input);
-    expect(new Set(calls.map((input) => input.name))).toEqual(
-      new Set(synced.map(({ request }) => `${request.memberGuid}-refresh-20260310`)),
-    );
-    expect(calls[0]?.stateMachineArn).toBe(STATE_MACHINE_ARN);
-    expect(JSON.parse(calls[0]?.input ?? "{}")).toMatchObject({ mode: "refresh", identify: false });
+    const runs = executionsNamed(names);
+    expect(new Set(runs.map((run) => run.name))).toEqual(new Set(names));
+    expect(runs).toHaveLength(2);
+    for (const run of runs) {
+      expect(run.stateMachineArn).toBe(stack.workflow.stateMachineArn);
+      expect(JSON.parse(run.input)).toMatchObject({ mode: "refresh", identify: false });
+    }
   });
 
   it("stops between pages when asked and hands back the cursor to continue from", async () => {
     // Prepare
     for (let index = 0; index < 3; index++) {
-      const { request } = await world.connect(stores, "good-password");
-      await beginSync({ mx: world.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
+      const { request } = await connect("good-password");
+      await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
       await finishSync(
         { members: stores.members, bankData: stores.bankData },
         { request, syncRun: "run-1", outcome: "SYNCED" },
       );
     }
-    sfnMock.on(StartExecutionCommand).resolves({ executionArn: "arn:exec", startDate: new Date() });
     const deps = { members: stores.members, sfn };
 
     // Act
@@ -361,24 +375,22 @@ describe("refreshMembers", () => {
 
 describe("startSync", () => {
   it("starts the member's run with its sync request; the same name again is already started", async () => {
-    // Prepare
-    const { request } = await world.connect(stores, "good-password", { identify: true });
-    sfnMock
-      .on(StartExecutionCommand)
-      .resolvesOnce({ executionArn: "arn:exec", startDate: new Date() })
-      .rejects(new ExecutionAlreadyExists({ message: "exists", $metadata: {} }));
-    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    // Prepare: the member in the stack's table, so the run started really syncs it.
+    const { request } = await connect("good-password", { identify: true }, stack.stores);
+    const member = await stack.stores.members.getMember(request.userId, request.memberGuid);
     if (!member) throw new Error("the connected member is not stored");
 
-    // Act
+    // Act: the same name again once that run ended (while it runs, the same start is answered with it).
     const first = await startSync(sfn, member, "initial", "sync-1");
+    const [run] = executionsNamed(["sync-1"]);
+    const result = await stack.workflow.waitForExecution(run?.executionArn ?? "");
     const again = await startSync(sfn, member, "initial", "sync-1");
 
     // Assess
     expect(first).toEqual({ started: true });
     expect(again).toEqual({ started: false });
-    const sent = sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input;
-    expect(sent?.name).toBe("sync-1");
-    expect(JSON.parse(sent?.input ?? "{}")).toEqual(request);
+    expect(executionsNamed(["sync-1"])).toHaveLength(1);
+    expect(JSON.parse(run?.input ?? "{}")).toEqual(request);
+    expect(result.status).toBe("SUCCEEDED");
   });
 });
