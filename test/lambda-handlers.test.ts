@@ -1,23 +1,20 @@
 // The sync Lambdas as Lambda sees them: handler modules imported with their environment, invoked with an
-// event and a context. DynamoDB is dynalite and MX is the sandbox (both over loopback HTTP, reached the way
-// the deployed code reaches AWS: the SDK's standard AWS_ENDPOINT_URL_* variables); Secrets Manager is
-// mocked with aws-sdk-client-mock.
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { mockClient } from "aws-sdk-client-mock";
+// event and a context, on the embedded stack (local/stack.ts). DynamoDB is dynalite, MX is the sandbox and
+// Secrets Manager is the stack's local endpoint holding the MX credentials, all over loopback HTTP and
+// reached the way the deployed code reaches AWS: the SDK's standard AWS_ENDPOINT_URL_* variables.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { LOCAL_AWS } from "../local/dynamo";
 import { createLambdaContext } from "../local/lambda-context";
+import { connectMxbankMember } from "../local/sandbox-member";
+import { type LocalStack, startLocalStack } from "../local/stack";
 import { ConfigError, loadConfig, refreshConfigSchema, syncConfigSchema } from "../shared/config";
 import { MxSecretInvalidError, mxClientFor } from "../shared/lambda/mx";
 import type { SyncRequest } from "../shared/sync/contract";
-import { type Connected, type SyncWorld, startSyncWorld, type TestStores } from "./sync-fixture";
 
+/** The name the stack stores the MX credentials under (MX_SECRET_ID is its ARN). */
 const SECRET_ID = "mx-connect/mx-credentials";
-const secretsMock = mockClient(SecretsManagerClient);
 
-let world: SyncWorld;
-let stores: TestStores;
-let connected: Connected;
+let stack: LocalStack;
+let connected: Awaited<ReturnType<typeof connect>>;
 let handlers: {
   poll: typeof import("../functions/sync-poll").handler;
   begin: typeof import("../functions/sync-begin").handler;
@@ -45,27 +42,23 @@ async function captureLogs<T>(act: () => Promise<T>): Promise<{ result: T | unkn
   }
 }
 
+/** An MX user + mxbank member whose password picks the outcome, stored in the stack's table. */
+const connect = (password: string) =>
+  connectMxbankMember({ mx: stack.mx, members: stack.stores.members }, password);
+
+/** The sandbox (the stack runs on it under a test runner). */
+const sandbox = () => {
+  if (!stack.sandbox) throw new Error("the embedded stack runs on the MX sandbox under vitest");
+  return stack.sandbox;
+};
+
 beforeAll(async () => {
-  world = await startSyncWorld();
-  stores = await world.freshStores();
-  connected = await world.connect(stores, "challenge");
-  secretsMock.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves({
-    SecretString: JSON.stringify({ client_id: world.sandbox.clientId, api_key: world.sandbox.apiKey }),
+  // The stack sets the handlers' environment (table, MX URL, secret ARN, endpoints) before they load.
+  stack = await startLocalStack({
+    sandbox: { aggregationMs: 40 },
+    env: { POWERTOOLS_SERVICE_NAME: "mx-connect-test", LOG_LEVEL: "INFO" },
   });
-  const env = {
-    TABLE_NAME: stores.tableName,
-    MX_BASE_URL: world.sandbox.url,
-    MX_SECRET_ID: SECRET_ID,
-    POWERTOOLS_SERVICE_NAME: "mx-connect-test",
-    LOG_LEVEL: "INFO",
-    AWS_ENDPOINT_URL_DYNAMODB: world.dynamo.endpoint,
-    AWS_REGION: LOCAL_AWS.region,
-    AWS_ACCESS_KEY_ID: LOCAL_AWS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.secretAccessKey,
-    // Never reach a real SFN: the challenge handler only needs it when MX has no challenge.
-    AWS_ENDPOINT_URL_SFN: "http://127.0.0.1:9",
-  };
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  connected = await connect("challenge");
   handlers = {
     poll: (await import("../functions/sync-poll")).handler,
     begin: (await import("../functions/sync-begin")).handler,
@@ -74,10 +67,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await world?.close();
+  await stack?.close();
 });
 afterEach(() => {
-  world.sandbox.setKnobs({ faults: { rate5xx: 0 } });
+  sandbox().setKnobs({ faults: { rate5xx: 0 } });
 });
 
 const task = (request: SyncRequest, extra: Record<string, unknown> = {}) => ({
@@ -152,7 +145,7 @@ describe("configuration", () => {
     const error = await import("../functions/sync-finish").catch((failure: unknown) => failure);
 
     // Assess
-    vi.stubEnv("TABLE_NAME", stores.tableName);
+    vi.stubEnv("TABLE_NAME", stack.env.TABLE_NAME);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain("TABLE_NAME is required");
   });
@@ -182,13 +175,18 @@ describe("sync handlers", () => {
     // Assess
     expect(begun).toMatchObject({ acquired: true });
     expect(poll).toMatchObject({ phase: "CHALLENGED", connectionStatus: "CHALLENGED" });
-    const member = await stores.members.getMember(connected.request.userId, connected.request.memberGuid);
+    const member = await stack.stores.members.getMember(
+      connected.request.userId,
+      connected.request.memberGuid,
+    );
     expect(member?.connectionStatus).toBe("CHALLENGED");
+    // The handlers read the MX credentials from the local Secrets Manager (cached after the first read).
+    expect(stack.aws.secretReads()).toBeGreaterThanOrEqual(1);
   });
 
   it("names a transient MX failure so the state machine retries it", async () => {
     // Prepare
-    world.sandbox.setKnobs({ faults: { rate5xx: 1 } });
+    sandbox().setKnobs({ faults: { rate5xx: 1 } });
 
     // Act
     const error = await handlers
@@ -201,7 +199,7 @@ describe("sync handlers", () => {
 
   it("logs JSON lines with the member and run as correlation keys, and never the secret or the task token", async () => {
     // Prepare
-    const { request } = await world.connect(stores, "challenge");
+    const { request } = await connect("challenge");
     const taskToken = "AAAAKgAAAAIAAAAAAAAAAV3ry-super-secret-task-token-0123456789";
     await handlers.begin(task(request), lambdaContext("begin"));
     await challenged(request);
@@ -210,7 +208,7 @@ describe("sync handlers", () => {
     const { result, output } = await captureLogs(async () => {
       await handlers.poll(task(request, { phaseStartedAt: Date.now() }), lambdaContext("poll"));
       await handlers.challenge(task(request, { taskToken, round: 1 }), lambdaContext("challenge"));
-      world.sandbox.setKnobs({ faults: { rate5xx: 1 } });
+      sandbox().setKnobs({ faults: { rate5xx: 1 } });
       return handlers.poll(task(request, { phaseStartedAt: Date.now() }), lambdaContext("poll"));
     });
 
@@ -230,9 +228,9 @@ describe("sync handlers", () => {
     }
     expect(lines.some((line) => line.message === "Polled" && line.phase === "CHALLENGED")).toBe(true);
     expect(lines.some((line) => line.level === "WARN" && line.message === "Task failed")).toBe(true);
-    for (const secret of [world.sandbox.apiKey, taskToken, "Basic "]) expect(output).not.toContain(secret);
+    for (const secret of [sandbox().apiKey, taskToken, "Basic "]) expect(output).not.toContain(secret);
     expect(lines.some((line) => line.message === "Challenge" && line.waiting === true)).toBe(true);
-    const member = await stores.members.getMember(request.userId, request.memberGuid);
+    const member = await stack.stores.members.getMember(request.userId, request.memberGuid);
     expect(member?.challengeTaskToken).toBe(taskToken);
   });
 });
