@@ -96,50 +96,63 @@ describe("JWT authorizer", () => {
   };
 
   it("answers 401 without a token, with API Gateway's body and www-authenticate", async () => {
+    // Act
     const response = await get("/v1/echo");
 
+    // Assess
     await unauthorized(response);
     expect(response.headers.get("www-authenticate")).toMatch(/^Bearer .*error="invalid_token"/);
   });
 
-  it("answers 401 to a token signed by another key", async () => {
-    const stranger = await createDevIssuer({ keyFile: null });
-    const forged = await stranger.issueDevToken("user-1");
+  it.each([
+    {
+      token: "signed by another key",
+      make: async () => (await createDevIssuer({ keyFile: null })).issueDevToken("user-1"),
+    },
+    {
+      token: "whose payload was altered",
+      make: async () => {
+        const [header, , signature] = token.split(".");
+        const payload = Buffer.from(JSON.stringify({ sub: "someone-else", aud: issuer.audience })).toString(
+          "base64url",
+        );
+        return `${header}.${payload}.${signature}`;
+      },
+    },
+    {
+      token: "for another audience",
+      make: () => issuer.issueDevToken("user-1", { audience: "some-other-app" }),
+    },
+    {
+      token: "for another issuer",
+      make: () => issuer.issueDevToken("user-1", { issuer: "https://evil.example" }),
+    },
+    { token: "that is garbage", make: async () => "not-a-jwt" },
+  ])("answers 401 to a token $token", async ({ make }) => {
+    // Prepare
+    const refused = await make();
 
-    await unauthorized(await get("/v1/echo", { authorization: `Bearer ${forged}` }));
-  });
+    // Act
+    const response = await get("/v1/echo", { authorization: `Bearer ${refused}` });
 
-  it("answers 401 to a token whose payload was altered", async () => {
-    const [header, , signature] = token.split(".");
-    const payload = Buffer.from(JSON.stringify({ sub: "someone-else", aud: issuer.audience })).toString(
-      "base64url",
-    );
-
-    await unauthorized(await get("/v1/echo", { authorization: `Bearer ${header}.${payload}.${signature}` }));
+    // Assess
+    await unauthorized(response);
   });
 
   it("answers 401 to an expired token", async () => {
+    // Prepare
     const expired = await issuer.issueDevToken("user-1", { ttlSeconds: -30 });
 
+    // Act
     const response = await get("/v1/echo", { authorization: `Bearer ${expired}` });
 
+    // Assess
     await unauthorized(response);
     expect(response.headers.get("www-authenticate")).toContain("expired");
   });
 
-  it("answers 401 to a token for another audience or issuer", async () => {
-    const otherAudience = await issuer.issueDevToken("user-1", { audience: "some-other-app" });
-    const otherIssuer = await issuer.issueDevToken("user-1", { issuer: "https://evil.example" });
-
-    await unauthorized(await get("/v1/echo", { authorization: `Bearer ${otherAudience}` }));
-    await unauthorized(await get("/v1/echo", { authorization: `Bearer ${otherIssuer}` }));
-  });
-
-  it("answers 401 to garbage", async () => {
-    await unauthorized(await get("/v1/echo", { authorization: "Bearer not-a-jwt" }));
-  });
-
   it("accepts client_id in place of aud (Cognito access tokens), but only when aud is absent", async () => {
+    // Prepare
     const noAud = await issuer.issueDevToken("user-1", {
       audience: null,
       claims: { client_id: issuer.audience },
@@ -149,22 +162,32 @@ describe("JWT authorizer", () => {
       claims: { client_id: issuer.audience },
     });
 
-    expect((await get("/v1/echo", { authorization: `Bearer ${noAud}` })).status).toBe(200);
-    await unauthorized(await get("/v1/echo", { authorization: `Bearer ${bothWrongAud}` }));
+    // Act
+    const accepted = await get("/v1/echo", { authorization: `Bearer ${noAud}` });
+    const refused = await get("/v1/echo", { authorization: `Bearer ${bothWrongAud}` });
+
+    // Assess
+    expect(accepted.status).toBe(200);
+    await unauthorized(refused);
   });
 
   it("accepts the bare token without the Bearer prefix", async () => {
+    // Act
     const response = await get("/v1/echo", { authorization: token });
 
+    // Assess
     expect(response.status).toBe(200);
   });
 
   it("answers 403 when the route's scopes are not in the token", async () => {
+    // Prepare
     const scoped = await issuer.issueDevToken("user-1", { scopes: ["mx/read"] });
 
+    // Act
     const denied = await get("/v1/scoped", authed());
     const allowed = await get("/v1/scoped", { authorization: `Bearer ${scoped}` });
 
+    // Assess
     expect(denied.status).toBe(403);
     expect(await denied.json()).toEqual({ message: "Forbidden" });
     expect(allowed.status).toBe(200);
@@ -173,8 +196,10 @@ describe("JWT authorizer", () => {
   });
 
   it("lets the public route through without a token, and without an authorizer context", async () => {
+    // Act
     const response = await get("/v1/public/abc.def");
 
+    // Assess
     expect(response.status).toBe(200);
     const body = (await response.json()) as EchoBody;
     expect(body.event.pathParameters).toEqual({ state: "abc.def" });
@@ -183,27 +208,33 @@ describe("JWT authorizer", () => {
 });
 
 describe("routing", () => {
-  it("answers 404 with API Gateway's body for an unknown path or method", async () => {
-    const unknownPath = await get("/v1/nope", authed());
-    const unknownMethod = await fetch(`${api.url}/v1/echo`, { method: "DELETE", headers: authed() });
+  it.each([
+    { what: "path", method: "GET", path: "/v1/nope" },
+    { what: "method", method: "DELETE", path: "/v1/echo" },
+  ])("answers 404 with API Gateway's body for an unknown $what", async ({ method, path }) => {
+    // Act
+    const response = await fetch(`${api.url}${path}`, { method, headers: authed() });
 
-    expect(unknownPath.status).toBe(404);
-    expect(await unknownPath.json()).toEqual({ message: "Not Found" });
-    expect(unknownMethod.status).toBe(404);
-    expect(await unknownMethod.json()).toEqual({ message: "Not Found" });
+    // Assess
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ message: "Not Found" });
   });
 
   it("answers 404 before asking for a token", async () => {
+    // Act
     const response = await get("/v1/nope");
 
+    // Assess
     expect(response.status).toBe(404);
   });
 
   it("prefers the literal route over the parameter one, and decodes path parameters", async () => {
+    // Act
     const special = (await (await get("/v1/things/special", authed())).json()) as EchoBody;
     const thing = (await (await get("/v1/things/a%20b", authed())).json()) as EchoBody;
     const file = (await (await get("/v1/files/a/b/c.txt", authed())).json()) as EchoBody;
 
+    // Assess
     expect(special.event.routeKey).toBe("GET /v1/things/special");
     expect(thing.event.routeKey).toBe("GET /v1/things/{thing_id}");
     expect(thing.event.pathParameters).toEqual({ thing_id: "a b" });
@@ -211,14 +242,21 @@ describe("routing", () => {
     expect(file.event.pathParameters).toEqual({ proxy: "a/b/c.txt" });
   });
 
-  it("does not match a trailing slash or an empty parameter", async () => {
-    expect((await get("/v1/echo/", authed())).status).toBe(404);
-    expect((await get("/v1/things/", authed())).status).toBe(404);
+  it.each([
+    { what: "a trailing slash", path: "/v1/echo/" },
+    { what: "an empty parameter", path: "/v1/things/" },
+  ])("does not match $what", async ({ path }) => {
+    // Act
+    const response = await get(path, authed());
+
+    // Assess
+    expect(response.status).toBe(404);
   });
 });
 
 describe("payload format 2.0 event", () => {
   it("carries the request as API Gateway presents it", async () => {
+    // Act: repeated headers and cookies as separate lines (node:http; fetch would fold them).
     const response = await rawRequest({
       path: "/v1/echo?b=2&a=1&a=3&empty=&enc=x%20y",
       headers: {
@@ -229,6 +267,7 @@ describe("payload format 2.0 event", () => {
       },
     });
 
+    // Assess
     expect(response.status).toBe(200);
     const { event, context, env } = JSON.parse(response.body) as EchoBody;
     expect(event).toMatchObject({
@@ -267,8 +306,10 @@ describe("payload format 2.0 event", () => {
   });
 
   it("presents the token's claims as strings, as API Gateway does", async () => {
+    // Act
     const { event } = (await (await get("/v1/echo", authed())).json()) as EchoBody;
 
+    // Assess
     const claims = event.requestContext.authorizer?.jwt.claims ?? {};
     expect(claims.sub).toBe("user-1");
     expect(claims.iss).toBe(issuer.issuer);
@@ -280,6 +321,7 @@ describe("payload format 2.0 event", () => {
   });
 
   it("passes a JSON body as text and a binary body as base64", async () => {
+    // Act
     const json = await fetch(`${api.url}/v1/echo`, {
       method: "POST",
       headers: authed({ "content-type": "application/json" }),
@@ -291,6 +333,7 @@ describe("payload format 2.0 event", () => {
       body: new Uint8Array([0, 1, 2, 255]),
     });
 
+    // Assess
     const jsonEvent = ((await json.json()) as EchoBody).event;
     const binaryEvent = ((await binary.json()) as EchoBody).event;
     expect(jsonEvent.body).toBe('{"hello":"wörld"}');
@@ -300,17 +343,20 @@ describe("payload format 2.0 event", () => {
   });
 
   it("answers 413 to a body over the payload limit", async () => {
+    // Act
     const response = await fetch(`${api.url}/v1/echo`, {
       method: "POST",
       headers: authed({ "content-type": "application/json" }),
       body: JSON.stringify({ big: "x".repeat(65 * 1024) }),
     });
 
+    // Assess
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ message: "Request Entity Too Large" });
   });
 
   it("answers 413 to a chunked body (no content-length) that grows past the limit", async () => {
+    // Act
     const response = await rawRequest({
       path: "/v1/echo",
       method: "POST",
@@ -318,6 +364,7 @@ describe("payload format 2.0 event", () => {
       chunks: Array.from({ length: 20 }, () => "x".repeat(8 * 1024)),
     });
 
+    // Assess
     expect(response.status).toBe(413);
     expect(JSON.parse(response.body)).toEqual({ message: "Request Entity Too Large" });
   });
@@ -327,55 +374,62 @@ describe("response mapping", () => {
   const shape = (name: string) => get(`/v1/shapes?shape=${name}`, authed());
 
   it("sends a structured result's status, headers and body", async () => {
+    // Act
     const response = await shape("redirect");
 
+    // Assess
     expect(response.status).toBe(302);
     expect(response.headers.get("location")).toBe("https://app.example/done");
   });
 
   it("turns cookies into set-cookie headers", async () => {
+    // Act
     const response = await shape("cookies");
 
+    // Assess
     expect(response.status).toBe(204);
     expect(response.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; HttpOnly"]);
     expect(response.headers.get("x-count")).toBe("2");
   });
 
   it("decodes a base64 body", async () => {
+    // Act
     const response = await shape("binary");
 
+    // Assess
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([0, 1, 2, 255]));
   });
 
   it("answers a result without statusCode as 200 application/json", async () => {
+    // Act
     const object = await shape("object");
     const text = await shape("string");
 
+    // Assess
     expect(object.status).toBe(200);
     expect(object.headers.get("content-type")).toBe("application/json");
     expect(await object.json()).toEqual({ hello: "world" });
     expect(await text.text()).toBe('"hi"');
   });
 
-  it("answers 500 with API Gateway's body when the handler throws or returns a malformed result", async () => {
-    for (const name of ["throw", "malformed"]) {
-      const response = await shape(name);
+  it.each([
+    { when: "the handler throws", path: "/v1/shapes?shape=throw" },
+    { when: "the handler returns a malformed result", path: "/v1/shapes?shape=malformed" },
+    { when: "the route's module has no handler", path: "/v1/broken" },
+  ])("answers 500 with API Gateway's body when $when", async ({ path }) => {
+    // Act
+    const response = await get(path, authed());
 
-      expect(response.status).toBe(500);
-      expect(await response.json()).toEqual({ message: "Internal Server Error" });
-    }
-  });
-
-  it("answers 500 when the route's module has no handler", async () => {
-    const response = await get("/v1/broken", authed());
-
+    // Assess
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ message: "Internal Server Error" });
   });
 
   it("answers 503 when the handler outlives the integration timeout", async () => {
+    // Act
     const response = await shape("slow");
 
+    // Assess
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ message: "Service Unavailable" });
   });
@@ -391,11 +445,14 @@ describe("development key and dev-token", () => {
   });
 
   it("persists one key that every process agrees on, created on first use", async () => {
+    // Prepare
     const keyFile = join(dir, "nested", "dev-jwt-key.json");
 
+    // Act: two processes' worth of issuers at once, then one more.
     const [a, b] = await Promise.all([createDevIssuer({ keyFile }), createDevIssuer({ keyFile })]);
     const later = await createDevIssuer({ keyFile });
 
+    // Assess
     const fromA = await a.issueDevToken("user-9");
     expect((await b.authorizer(`Bearer ${fromA}`)).ok).toBe(true);
     expect((await later.authorizer(`Bearer ${fromA}`)).ok).toBe(true);
@@ -403,16 +460,19 @@ describe("development key and dev-token", () => {
   });
 
   it("`dev-token` prints only a token the server accepts", async () => {
+    // Prepare
     const keyFile = join(dir, "cli-key.json");
     const cliIssuer = await createDevIssuer({ keyFile });
     const cliApi = await startApiServer({ routes, authorizer: cliIssuer.authorizer, log: () => {} });
     try {
+      // Act
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ["--import", "tsx", "local/dev-token.ts", "cli-user"],
         { env: { ...process.env, DEV_JWT_KEY_FILE: keyFile } },
       );
 
+      // Assess
       expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
       const response = await fetch(`${cliApi.url}/v1/echo`, {
         headers: { authorization: `Bearer ${stdout.trim()}` },
@@ -426,10 +486,12 @@ describe("development key and dev-token", () => {
   });
 
   it("`dev-token` refuses a missing or malformed user id", async () => {
+    // Act
     const run = promisify(execFile)(process.execPath, ["--import", "tsx", "local/dev-token.ts", "bad id!"], {
       env: { ...process.env, DEV_JWT_KEY_FILE: join(dir, "unused.json") },
     });
 
+    // Assess
     await expect(run).rejects.toMatchObject({ code: 2, stdout: "" });
   });
 });
