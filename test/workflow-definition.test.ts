@@ -41,8 +41,10 @@ const state = (name: string): JsonObject => {
 };
 const tasksIn = (machine: JsonObject) => [...collectStates(machine)].filter(([, s]) => s.Type === "Task");
 
+// The definition is synthesized once in beforeAll (Prepare); each shape test reads it (Act) and checks it.
 describe("the synthesized sync definition", () => {
   it("has the agreed states", () => {
+    // Assess
     expect([...states.keys()]).toEqual(
       expect.arrayContaining([
         "Prepare",
@@ -75,10 +77,13 @@ describe("the synthesized sync definition", () => {
   });
 
   it("catches errors on every top-level Task and on the fan-out; branch tasks are covered by the Parallel's Catch", () => {
+    // Act: the tasks inside the fan-out's branches
     const nested = new Set<string>();
     for (const branch of (state("FanOut").Branches as JsonObject[]) ?? []) {
       for (const name of collectStates(branch).keys()) nested.add(name);
     }
+
+    // Assess
     for (const [name, task] of tasksIn(sync)) {
       if (nested.has(name)) continue;
       expect(task.Catch, name).toEqual(
@@ -93,6 +98,7 @@ describe("the synthesized sync definition", () => {
   });
 
   it("retries every Task on Lambda service errors and MX's transient errors, with full jitter", () => {
+    // Assess
     for (const [name, task] of tasksIn(sync)) {
       const retry = task.Retry as JsonObject[];
       const errors = retry.flatMap((r) => r.ErrorEquals as string[]);
@@ -109,6 +115,7 @@ describe("the synthesized sync definition", () => {
   });
 
   it("waits for the next poll by the Poll task's answer (SecondsPath), never under MX's 3 s first", () => {
+    // Assess
     expect(state("WaitForAggregation")).toMatchObject({
       Type: "Wait",
       SecondsPath: "$.poll.waitSeconds",
@@ -118,6 +125,7 @@ describe("the synthesized sync definition", () => {
   });
 
   it("reads transaction pages beyond the first with bounded concurrency", () => {
+    // Assess
     expect(state("StoreTransactionPages")).toMatchObject({
       Type: "Map",
       MaxConcurrency: 4,
@@ -126,7 +134,10 @@ describe("the synthesized sync definition", () => {
   });
 
   it("waits for the MFA answer with a task token, a timeout, and a timeout route of its own", () => {
+    // Act
     const challenge = state("AwaitChallenge");
+
+    // Assess
     expect(challenge.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
     expect(challenge.TimeoutSeconds).toBe(600);
     expect((challenge.Parameters as JsonObject).Payload).toMatchObject({ "taskToken.$": "$$.Task.Token" });
@@ -137,6 +148,7 @@ describe("the synthesized sync definition", () => {
   });
 
   it("invokes the other tasks by function ARN (no invoke envelope in the state)", () => {
+    // Assess
     for (const [name, task] of tasksIn(sync)) {
       if (name === "AwaitChallenge") continue;
       expect(task.Resource, name).toMatch(/^arn:aws:lambda:/);
@@ -144,7 +156,10 @@ describe("the synthesized sync definition", () => {
   });
 
   it("uses JSONPath only: no JSONata, no variables", () => {
+    // Act
     const text = JSON.stringify(sync);
+
+    // Assess
     expect(text).not.toMatch(/JSONata|"Assign"|\{%/);
     expect(sync.TimeoutSeconds).toBeGreaterThan(0);
   });
@@ -152,6 +167,7 @@ describe("the synthesized sync definition", () => {
   it("is the definition the local runner executes", async () => {
     // Act: the runner synthesizes the stack itself
     const workflow = await loadLocalWorkflow({ waitScale: 0.001 });
+
     // Assess
     expect(workflow.definitions.sync).toEqual(sync);
     expect(Object.keys(workflow.definitions)).toEqual(expect.arrayContaining(["sync", "refresh"]));
@@ -247,9 +263,12 @@ async function runSync(script: Script, input: JsonObject = REQUEST, answer?: (to
 
 describe("the sync workflow's routes", () => {
   it("polls while aggregating, fans out, reads pages 2..N in the Map and finishes SYNCED with per-page counts", async () => {
+    // Act: MX aggregates for two polls
     const { result, calls, finish } = await runSync({
       "sync-poll": (_event, call) => (call < 3 ? poll("AGGREGATING", "CONNECTED") : poll("CONNECTED")),
     });
+
+    // Assess
     expect(result).toEqual({ status: "SUCCEEDED", output: { outcome: "SYNCED" } });
     expect(calls["sync-poll"]).toHaveLength(3);
     expect(calls["sync-transactions-page"]?.map((e) => e.page).sort()).toEqual([1, 2, 3]);
@@ -265,7 +284,10 @@ describe("the sync workflow's routes", () => {
   });
 
   it("gives every task only guids, flags, counts and timings", async () => {
+    // Act
     const { calls } = await runSync({});
+
+    // Assess
     expect(calls["sync-poll"]?.[0]).toEqual({ request: REQUEST, syncRun: "run-1", phaseStartedAt: 1000 });
     expect(calls["sync-transactions-page"]?.[0]).toEqual({
       request: REQUEST,
@@ -276,36 +298,57 @@ describe("the sync workflow's routes", () => {
   });
 
   it("ends ALREADY_RUNNING without finishing when another run holds the lease", async () => {
+    // Act
     const { result, calls } = await runSync({
       "sync-begin": () => ({ acquired: false, startedAt: 1, window }),
     });
+
+    // Assess
     expect(result).toEqual({ status: "SUCCEEDED", output: { outcome: "ALREADY_RUNNING" } });
     expect(calls["sync-finish"]).toHaveLength(0);
   });
 
   it("identifies once when asked, then polls again before the fan-out", async () => {
+    // Act
     const { calls, finish } = await runSync(
       { "sync-identify": () => ({ phaseStartedAt: 2000 }) },
       { ...REQUEST, identify: true },
     );
+
+    // Assess
     expect(calls["sync-identify"]).toHaveLength(1);
     expect(calls["sync-poll"]?.map((e) => e.phaseStartedAt)).toEqual([1000, 2000]);
     expect(finish).toMatchObject({ outcome: "SYNCED" });
   });
 
-  it("records NEEDS_USER, FAILED or TIMED_OUT from the poll as the outcome", async () => {
-    const { finish } = await runSync({ "sync-poll": () => poll("NEEDS_USER", "DENIED") });
-    expect(finish).toMatchObject({ outcome: "NEEDS_USER", connectionStatus: "DENIED", startedAt: 1000 });
-  });
+  it.each([
+    { phase: "NEEDS_USER", connectionStatus: "DENIED" },
+    { phase: "FAILED", connectionStatus: "FAILED" },
+    { phase: "TIMED_OUT", connectionStatus: "CONNECTED" },
+  ])(
+    "records $phase ($connectionStatus) from the poll as the outcome",
+    async ({ phase, connectionStatus }) => {
+      // Act
+      const { finish } = await runSync({ "sync-poll": () => poll(phase, connectionStatus) });
+
+      // Assess
+      expect(finish).toMatchObject({ outcome: phase, connectionStatus, startedAt: 1000 });
+    },
+  );
 
   it("waits for each MFA answer, then polls from the answer's time; gives up NEEDS_USER after 3 rounds", async () => {
     // Prepare: MX keeps challenging; the app answers every time
-    const { result, calls, finish } = await runSync(
-      { "sync-poll": () => poll("CHALLENGED"), "sync-challenge": () => ({ waiting: true }) },
-      REQUEST,
-      (token) =>
-        backend.sendTaskSuccess({ taskToken: token, output: JSON.stringify({ phaseStartedAt: 5000 }) }),
-    );
+    const script: Script = {
+      "sync-poll": () => poll("CHALLENGED"),
+      "sync-challenge": () => ({ waiting: true }),
+    };
+    const answer = (token: string) =>
+      backend.sendTaskSuccess({ taskToken: token, output: JSON.stringify({ phaseStartedAt: 5000 }) });
+
+    // Act
+    const { result, calls, finish } = await runSync(script, REQUEST, answer);
+
+    // Assess
     expect(result.status).toBe("SUCCEEDED");
     expect(calls["sync-challenge"]?.map((e) => e.round)).toEqual([1, 2, 3]);
     expect(calls["sync-challenge"]?.[0]?.taskToken).toEqual(expect.any(String));
@@ -314,20 +357,26 @@ describe("the sync workflow's routes", () => {
   });
 
   it("ends TIMED_OUT when the MFA answer never comes", async () => {
+    // Act: nobody answers
     const { finish } = await runSync({
       "sync-poll": () => poll("CHALLENGED"),
       "sync-challenge": () => ({ waiting: true }),
     });
+
+    // Assess
     expect(finish).toMatchObject({ outcome: "TIMED_OUT", connectionStatus: "CHALLENGED" });
   });
 
   it("retries MX's transient errors and records a hard error as FAILED with its name", async () => {
+    // Act: a transient error, then a hard one
     const { calls, finish } = await runSync({
       "sync-poll": (_event, call) => {
         if (call === 1) throw new NamedError("MxRateLimitedError");
         throw new NamedError("MxNotFoundError");
       },
     });
+
+    // Assess
     expect(calls["sync-poll"]).toHaveLength(2);
     expect(finish).toMatchObject({
       outcome: "FAILED",
@@ -336,20 +385,26 @@ describe("the sync workflow's routes", () => {
   });
 
   it("records a failed fan-out as FAILED", async () => {
+    // Act
     const { finish } = await runSync({
       "sync-accounts": () => {
         throw new NamedError("MxResponseError");
       },
     });
+
+    // Assess
     expect(finish).toMatchObject({ outcome: "FAILED", error: { Error: "MxResponseError" } });
   });
 
   it("fails the execution when Finish itself cannot record the outcome", async () => {
+    // Act
     const { result } = await runSync({
       "sync-finish": () => {
         throw new NamedError("ConditionalCheckFailedException");
       },
     });
+
+    // Assess
     expect(result).toMatchObject({ status: "FAILED", error: "SyncFinishFailed" });
   });
 });
