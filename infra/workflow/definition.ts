@@ -50,6 +50,11 @@ const J = sfn.JsonPath;
 /** What every task receives besides its own fields. */
 const base = () => ({ request: J.objectAt("$.request"), syncRun: J.stringAt("$.syncRun") });
 
+/**
+ * The sync state machine, read from the start down: Begin, polling, MFA, the fan-out, and Finish, the end
+ * every path reaches (its states are built first, by `finishStates` at the bottom of this file, because
+ * every section leads into them). Each section wires the transitions that lead into it.
+ */
 export function buildSyncDefinition(
   scope: Construct,
   fns: SyncTaskFunctions,
@@ -57,89 +62,36 @@ export function buildSyncDefinition(
 ): sfn.IChainable {
   const challengeTimeout = settings.challengeTimeout ?? Duration.seconds(DEFAULT_CHALLENGE_TIMEOUT_SECONDS);
   const maxChallengeRounds = settings.maxChallengeRounds ?? 3;
+  const { retried, invoke } = taskBuilders(scope);
+  const end = finishStates(scope, invoke("Finish", fns.finish, {}));
 
-  const retried = <T extends sfn.TaskStateBase>(task: T): T => {
-    task.addRetry({
-      errors: LAMBDA_SERVICE_ERRORS,
-      interval: Duration.seconds(1),
-      backoffRate: 2,
-      maxAttempts: 4,
-      maxDelay: Duration.seconds(20),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    task.addRetry({
-      errors: [...TRANSIENT_MX_ERRORS],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 5,
-      maxDelay: Duration.seconds(30),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    return task;
-  };
-  /** A Lambda task whose state result is the function's return value (no invoke envelope). */
-  const invoke = (id: string, fn: lambda.IFunction, props: Partial<tasks.LambdaInvokeJsonPathProps>) =>
-    retried(
-      tasks.LambdaInvoke.jsonPath(scope, id, {
-        lambdaFunction: fn,
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false, // our own Retry below, with jitter
-        ...props,
-      }),
+  // ---- 1. Begin: take the member's lease (another run may own it), then poll ----
+  const begin = end.catchAll(
+    invoke("Begin", fns.begin, { payload: sfn.TaskInput.fromObject(base()), resultPath: "$.begin" }),
+  );
+  const startPolling = sfn.Pass.jsonPath(scope, "StartPolling", {
+    parameters: { startedAt: J.numberAt("$.begin.startedAt") },
+    resultPath: "$.phase",
+  });
+  const definition = sfn.Pass.jsonPath(scope, "Prepare", {
+    parameters: {
+      request: J.entirePayload,
+      syncRun: J.stringAt("$$.Execution.Name"),
+      challenge: { round: 0 },
+    },
+  })
+    .next(begin)
+    .next(
+      sfn.Choice.jsonPath(scope, "LeaseAcquired")
+        .when(sfn.Condition.booleanEquals("$.begin.acquired", true), startPolling)
+        // Another run owns the member: end without touching its record.
+        .otherwise(
+          sfn.Pass.jsonPath(scope, "AlreadyRunning", { parameters: { outcome: "ALREADY_RUNNING" } }),
+        ),
     );
 
-  // ---- the end of every path: Finish records the outcome and releases the member's lease ----
-  // No `payload`: the Lambda gets the state input as is (`TaskInput.fromJsonPathAt("$")` synthesizes
-  // `"Parameters": "$"`, a string, which Lambda receives as the literal "$").
-  const finish = invoke("Finish", fns.finish, {});
-  finish.addCatch(
-    sfn.Fail.jsonPath(scope, "FinishFailed", {
-      error: "SyncFinishFailed",
-      cause: "The run could not record its outcome; the member's lease expires on its own.",
-    }),
-    { resultPath: "$.error" },
-  );
-  const ending = (id: string, fields: Record<string, unknown>) =>
-    sfn.Pass.jsonPath(scope, id, { parameters: { ...base(), ...fields } }).next(finish);
-  const runFields = () => ({
-    startedAt: J.numberAt("$.begin.startedAt"),
-    window: J.objectAt("$.begin.window"),
-  });
-
-  const recordFailure = ending("RecordFailure", { outcome: "FAILED", error: J.objectAt("$.error") });
-  const catchAll = <T extends sfn.TaskStateBase | sfn.Parallel>(state: T): T =>
-    state.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: "$.error" }) as T;
-
-  const pollEnded = ending("PollEnded", {
-    outcome: J.stringAt("$.poll.phase"),
-    connectionStatus: J.stringAt("$.poll.connectionStatus"),
-    ...runFields(),
-  });
-  const unexpectedPhase = ending("UnexpectedPhase", {
-    outcome: "FAILED",
-    connectionStatus: J.stringAt("$.poll.connectionStatus"),
-    error: { Error: "UnexpectedPollPhase", Cause: J.stringAt("$.poll.phase") },
-    ...runFields(),
-  });
-  const challengeTimedOut = ending("ChallengeTimedOut", {
-    outcome: "TIMED_OUT",
-    connectionStatus: "CHALLENGED",
-    ...runFields(),
-  });
-  const tooManyChallenges = ending("TooManyChallenges", {
-    outcome: "NEEDS_USER",
-    connectionStatus: "CHALLENGED",
-    ...runFields(),
-  });
-  const synced = ending("Synced", {
-    outcome: "SYNCED",
-    connectionStatus: J.stringAt("$.poll.connectionStatus"),
-    counts: J.objectAt("$.counts"),
-    ...runFields(),
-  });
-
-  // ---- polling ----
-  const poll = catchAll(
+  // ---- 2. Polling: Wait ⇄ Poll until MX's status says what comes next ----
+  const poll = end.catchAll(
     invoke("Poll", fns.poll, {
       payload: sfn.TaskInput.fromObject({ ...base(), phaseStartedAt: J.numberAt("$.phase.startedAt") }),
       resultPath: "$.poll",
@@ -148,24 +100,31 @@ export function buildSyncDefinition(
   const pollSoon = sfn.Wait.jsonPath(scope, "PollSoon", {
     time: sfn.WaitTime.duration(FIRST_POLL_DELAY),
   }).next(poll);
+  startPolling.next(pollSoon);
   const waitForAggregation = sfn.Wait.jsonPath(scope, "WaitForAggregation", {
     time: sfn.WaitTime.secondsPath("$.poll.waitSeconds"),
   }).next(poll);
-
-  // ---- identity (once, when the request asks for it) ----
-  const identify = catchAll(
-    invoke("Identify", fns.identify, {
-      payload: sfn.TaskInput.fromObject(base()),
-      resultPath: "$.identify",
-    }),
-  ).next(
-    sfn.Pass.jsonPath(scope, "StartIdentifyPhase", {
-      parameters: { startedAt: J.numberAt("$.identify.phaseStartedAt") },
-      resultPath: "$.phase",
-    }).next(pollSoon),
+  /** CONNECTED: identify first when asked (once), else the fan-out (section 4). */
+  const connected = sfn.Choice.jsonPath(scope, "IdentifyWanted");
+  /** CHALLENGED: another MFA round while rounds are left (section 3). */
+  const challenged = sfn.Choice.jsonPath(scope, "ChallengeRoundsLeft");
+  poll.next(
+    sfn.Choice.jsonPath(scope, "RouteByPhase")
+      .when(sfn.Condition.stringEquals("$.poll.phase", "AGGREGATING"), waitForAggregation)
+      .when(sfn.Condition.stringEquals("$.poll.phase", "CONNECTED"), connected)
+      .when(sfn.Condition.stringEquals("$.poll.phase", "CHALLENGED"), challenged)
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.stringEquals("$.poll.phase", "NEEDS_USER"),
+          sfn.Condition.stringEquals("$.poll.phase", "FAILED"),
+          sfn.Condition.stringEquals("$.poll.phase", "TIMED_OUT"),
+        ),
+        end.pollEnded,
+      )
+      .otherwise(end.unexpectedPhase),
   );
 
-  // ---- MFA challenge: store it for the app, wait for the answer's task token, poll again ----
+  // ---- 3. MFA challenge: store it for the app, wait for the answer's task token, poll again ----
   const awaitChallenge = retried(
     tasks.LambdaInvoke.jsonPath(scope, "AwaitChallenge", {
       lambdaFunction: fns.challenge,
@@ -182,10 +141,14 @@ export function buildSyncDefinition(
       resultPath: "$.phase",
     }),
   );
-  awaitChallenge.addCatch(challengeTimedOut, { errors: [sfn.Errors.TIMEOUT], resultPath: "$.error" });
-  catchAll(awaitChallenge).next(pollSoon);
-  const challenged = sfn.Choice.jsonPath(scope, "ChallengeRoundsLeft")
-    .when(sfn.Condition.numberGreaterThanEquals("$.challenge.round", maxChallengeRounds), tooManyChallenges)
+  // The timeout's Catch comes before the catch-all: the first matching Catch wins.
+  awaitChallenge.addCatch(end.challengeTimedOut, { errors: [sfn.Errors.TIMEOUT], resultPath: "$.error" });
+  end.catchAll(awaitChallenge).next(pollSoon);
+  challenged
+    .when(
+      sfn.Condition.numberGreaterThanEquals("$.challenge.round", maxChallengeRounds),
+      end.tooManyChallenges,
+    )
     .otherwise(
       sfn.Pass.jsonPath(scope, "CountChallengeRound", {
         parameters: { round: J.mathAdd(J.numberAt("$.challenge.round"), 1) },
@@ -193,7 +156,22 @@ export function buildSyncDefinition(
       }).next(awaitChallenge),
     );
 
-  // ---- fan-out: owners, accounts and transactions at once; Lambdas write, the state keeps counts ----
+  // ---- 4. Connected: identity once when asked (then poll again), then the fan-out ----
+  const identify = end
+    .catchAll(
+      invoke("Identify", fns.identify, {
+        payload: sfn.TaskInput.fromObject(base()),
+        resultPath: "$.identify",
+      }),
+    )
+    .next(
+      sfn.Pass.jsonPath(scope, "StartIdentifyPhase", {
+        parameters: { startedAt: J.numberAt("$.identify.phaseStartedAt") },
+        resultPath: "$.phase",
+      }).next(pollSoon),
+    );
+
+  // Owners, accounts and transactions at once; the Lambdas write, the state keeps counts.
   const pageInput = {
     ...base(),
     window: J.objectAt("$.begin.window"),
@@ -247,66 +225,116 @@ export function buildSyncDefinition(
         }),
       ),
   );
-  const fanOut = catchAll(
-    sfn.Parallel.jsonPath(scope, "FanOut", {
-      resultSelector: {
-        owners: J.numberAt("$[0].stored"),
-        accounts: J.numberAt("$[1].stored"),
-        transactionPages: J.listAt("$[2]"),
-      },
-      resultPath: "$.counts",
-    })
-      .branch(storeOwners)
-      .branch(storeAccounts)
-      .branch(transactions),
-  ).next(synced);
+  const fanOut = end
+    .catchAll(
+      sfn.Parallel.jsonPath(scope, "FanOut", {
+        resultSelector: {
+          owners: J.numberAt("$[0].stored"),
+          accounts: J.numberAt("$[1].stored"),
+          transactionPages: J.listAt("$[2]"),
+        },
+        resultPath: "$.counts",
+      })
+        .branch(storeOwners)
+        .branch(storeAccounts)
+        .branch(transactions),
+    )
+    .next(end.synced);
 
-  const connected = sfn.Choice.jsonPath(scope, "IdentifyWanted")
+  connected
     .when(sfn.Condition.isNotPresent("$.request.identify"), fanOut)
     .when(sfn.Condition.isPresent("$.identify"), fanOut)
     .when(sfn.Condition.booleanEquals("$.request.identify", true), identify)
     .otherwise(fanOut);
 
-  poll.next(
-    sfn.Choice.jsonPath(scope, "RouteByPhase")
-      .when(sfn.Condition.stringEquals("$.poll.phase", "AGGREGATING"), waitForAggregation)
-      .when(sfn.Condition.stringEquals("$.poll.phase", "CONNECTED"), connected)
-      .when(sfn.Condition.stringEquals("$.poll.phase", "CHALLENGED"), challenged)
-      .when(
-        sfn.Condition.or(
-          sfn.Condition.stringEquals("$.poll.phase", "NEEDS_USER"),
-          sfn.Condition.stringEquals("$.poll.phase", "FAILED"),
-          sfn.Condition.stringEquals("$.poll.phase", "TIMED_OUT"),
-        ),
-        pollEnded,
-      )
-      .otherwise(unexpectedPhase),
-  );
+  return definition;
+}
 
-  // ---- start: take the member's lease (another run may own it), then poll ----
-  const begin = catchAll(
-    invoke("Begin", fns.begin, { payload: sfn.TaskInput.fromObject(base()), resultPath: "$.begin" }),
-  );
-  return sfn.Pass.jsonPath(scope, "Prepare", {
-    parameters: {
-      request: J.entirePayload,
-      syncRun: J.stringAt("$$.Execution.Name"),
-      challenge: { round: 0 },
-    },
-  })
-    .next(begin)
-    .next(
-      sfn.Choice.jsonPath(scope, "LeaseAcquired")
-        .when(
-          sfn.Condition.booleanEquals("$.begin.acquired", true),
-          sfn.Pass.jsonPath(scope, "StartPolling", {
-            parameters: { startedAt: J.numberAt("$.begin.startedAt") },
-            resultPath: "$.phase",
-          }).next(pollSoon),
-        )
-        // Another run owns the member: end without touching its record.
-        .otherwise(
-          sfn.Pass.jsonPath(scope, "AlreadyRunning", { parameters: { outcome: "ALREADY_RUNNING" } }),
-        ),
+/** The task builders: every Lambda task retries Lambda service errors and transient MX errors. */
+function taskBuilders(scope: Construct) {
+  const retried = <T extends sfn.TaskStateBase>(task: T): T => {
+    task.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 4,
+      maxDelay: Duration.seconds(20),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    task.addRetry({
+      errors: [...TRANSIENT_MX_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      maxDelay: Duration.seconds(30),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  };
+  /** A Lambda task whose state result is the function's return value (no invoke envelope). */
+  const invoke = (id: string, fn: lambda.IFunction, props: Partial<tasks.LambdaInvokeJsonPathProps>) =>
+    retried(
+      tasks.LambdaInvoke.jsonPath(scope, id, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false, // our own Retry above, with jitter
+        ...props,
+      }),
     );
+  return { retried, invoke };
+}
+
+/**
+ * ---- 5. Finish: the end of every path. Each ending names the outcome, Finish records it and releases the
+ * member's lease; any task error (the catch-all) is recorded as FAILED with its `{Error, Cause}`. ----
+ */
+function finishStates(scope: Construct, finish: tasks.LambdaInvoke) {
+  // No `payload` on Finish: the Lambda gets the state input as is (`TaskInput.fromJsonPathAt("$")`
+  // synthesizes `"Parameters": "$"`, a string, which Lambda receives as the literal "$").
+  finish.addCatch(
+    sfn.Fail.jsonPath(scope, "FinishFailed", {
+      error: "SyncFinishFailed",
+      cause: "The run could not record its outcome; the member's lease expires on its own.",
+    }),
+    { resultPath: "$.error" },
+  );
+  const ending = (id: string, fields: Record<string, unknown>) =>
+    sfn.Pass.jsonPath(scope, id, { parameters: { ...base(), ...fields } }).next(finish);
+  const runFields = () => ({
+    startedAt: J.numberAt("$.begin.startedAt"),
+    window: J.objectAt("$.begin.window"),
+  });
+  const recordFailure = ending("RecordFailure", { outcome: "FAILED", error: J.objectAt("$.error") });
+  return {
+    /** Any error of `state` ends the run FAILED (on every top-level Task and on the Parallel). */
+    catchAll: <T extends sfn.TaskStateBase | sfn.Parallel>(state: T): T =>
+      state.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: "$.error" }) as T,
+    pollEnded: ending("PollEnded", {
+      outcome: J.stringAt("$.poll.phase"),
+      connectionStatus: J.stringAt("$.poll.connectionStatus"),
+      ...runFields(),
+    }),
+    unexpectedPhase: ending("UnexpectedPhase", {
+      outcome: "FAILED",
+      connectionStatus: J.stringAt("$.poll.connectionStatus"),
+      error: { Error: "UnexpectedPollPhase", Cause: J.stringAt("$.poll.phase") },
+      ...runFields(),
+    }),
+    challengeTimedOut: ending("ChallengeTimedOut", {
+      outcome: "TIMED_OUT",
+      connectionStatus: "CHALLENGED",
+      ...runFields(),
+    }),
+    tooManyChallenges: ending("TooManyChallenges", {
+      outcome: "NEEDS_USER",
+      connectionStatus: "CHALLENGED",
+      ...runFields(),
+    }),
+    synced: ending("Synced", {
+      outcome: "SYNCED",
+      connectionStatus: J.stringAt("$.poll.connectionStatus"),
+      counts: J.objectAt("$.counts"),
+      ...runFields(),
+    }),
+  };
 }
