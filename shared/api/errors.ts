@@ -1,5 +1,6 @@
-// Typed errors the API's use cases throw. The shared error handler (http.ts) maps each to its HTTP status
-// and `{"error":{"code","message"}}` body; anything not listed here becomes a bare 500.
+// Typed errors the API's use cases throw. The shared error handler (http.ts, `errorResponse`) maps each to
+// its HTTP status and `{"error":{"code","message"}}` body, and the domain errors of shared/domain/errors.ts
+// to these; anything else becomes a bare 500.
 
 export type ApiErrorCode =
   | "invalid_request"
