@@ -6,11 +6,12 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { apiRoutes } from "../shared/api/routes";
+import { pollUntil } from "../local/client";
 import type { LocalDynamo } from "../local/dynamo";
 import { createLambdaContext } from "../local/lambda-context";
 import type { Sandbox, SandboxOptions } from "../local/sandbox/index";
 import { type LocalStack, startLocalStack } from "../local/stack";
+import { apiRoutes } from "../shared/api/routes";
 import type { MemberView } from "../shared/api/schemas";
 import type { SyncStatus } from "../shared/domain/connection";
 
@@ -154,17 +155,22 @@ export async function startApiWorld(sandboxOptions: SandboxOptions = {}): Promis
     secretFetches: () => stack.aws.secretReads(),
     executionArn: (name) => `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`,
     call,
-    async waitForSync(sub, memberGuid, statuses) {
-      let last: CallResult | undefined;
-      for (let poll = 0; poll < MAX_POLLS; poll++) {
-        last = await call("GetMember", { sub, params: { member_guid: memberGuid } });
-        if (last.status !== 200) throw new Error(`GetMember ${memberGuid}: ${last.status} ${last.text}`);
-        const member = last.body.member as MemberView;
-        if (statuses.includes(member.sync.status)) return member;
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-      throw new Error(`member ${memberGuid} never reached ${statuses.join("/")}: last seen ${last?.text}`);
-    },
+    waitForSync: (sub, memberGuid, statuses) =>
+      // The client's poll loop, reading the member through the handler instead of over HTTP.
+      pollUntil(
+        async () => {
+          const res = await call("GetMember", { sub, params: { member_guid: memberGuid } });
+          if (res.status !== 200) throw new Error(`GetMember ${memberGuid}: ${res.status} ${res.text}`);
+          return res.body.member as MemberView;
+        },
+        (member) => statuses.includes(member.sync.status),
+        {
+          pollMs: POLL_MS,
+          maxPolls: MAX_POLLS,
+          what: `member ${memberGuid}`,
+          describe: (member) => JSON.stringify(member),
+        },
+      ),
     close: () => stack.close(),
   };
 }
