@@ -3,7 +3,6 @@
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
-import { apiRoutes } from "../shared/api/routes";
 import { ApiError, NotFoundError } from "../shared/api/errors";
 import { errorResponse } from "../shared/api/http";
 import { memberIdempotencyId } from "../shared/api/idempotency";
@@ -15,6 +14,7 @@ import {
 } from "../shared/api/oauth-state";
 import { buildOpenApiDocument, operations } from "../shared/api/openapi";
 import { isAllowedRedirect, withOutcome } from "../shared/api/redirects";
+import { apiRoutes } from "../shared/api/routes";
 import { createMemberBodySchema } from "../shared/api/schemas";
 import { MxNotFoundError, MxRateLimitedError, MxTimeoutError, MxUnavailableError } from "../shared/mx/errors";
 

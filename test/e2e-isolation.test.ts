@@ -3,8 +3,8 @@
 // 4xx with a clear JSON error, never a 500 or a stack trace, whatever reaches the socket.
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiRoutes } from "../shared/api/routes";
 import type { RunningAll } from "../local/start";
+import { apiRoutes } from "../shared/api/routes";
 import { type ApiClient, clientFor, createCredentialMember, startE2e, waitForSync } from "./fixtures/e2e";
 import { INJECTIONS } from "./fixtures/hostile-input";
 
