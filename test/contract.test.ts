@@ -1,7 +1,7 @@
 // Contract: every sandbox response body matches MX's OpenAPI description for that operation and status.
 // The spec comes from env MX_OPENAPI_SPEC or <repo>/../shared/mx/openapi-v20111101.yml; absent → skipped.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Sandbox, startSandbox } from "../local/sandbox/index";
+import { MX_KNOBS, type Sandbox, startSandbox } from "../local/sandbox/index";
 import { ROUTES } from "../local/sandbox/routes";
 import { type ContractValidator, createContractValidator, loadSpec, specPath } from "./contract-helpers";
 import {
@@ -9,6 +9,7 @@ import {
   type CallOptions,
   type CallResult,
   createMxbankMember,
+  mxbankCredentials,
   mxCaller,
   pollUntilSettled,
 } from "./sandbox-helpers";
@@ -35,7 +36,13 @@ suite(title, () => {
 
   beforeAll(async () => {
     validator = createContractValidator(spec as NonNullable<typeof spec>);
-    sandbox = await startSandbox({ aggregationMs: 20, seed: 3 });
+    // MX-like knobs; the 3-hour rule off so the flow's aggregate really runs (a throttled one is added below).
+    sandbox = await startSandbox({
+      knobs: MX_KNOBS,
+      aggregationMs: 20,
+      seed: 3,
+      minAggregationIntervalMs: 0,
+    });
     const raw = mxCaller(sandbox);
     // Records every response with the spec's template for its path.
     const call: Call = async (method: string, path: string, options?: CallOptions): Promise<CallResult> => {
@@ -67,6 +74,10 @@ suite(title, () => {
     await pollUntilSettled(call, user, member);
     await call("POST", `/users/${user}/members/${member}/aggregate`);
     await pollUntilSettled(call, user, member);
+    await call("POST", `/users/${user}/members/${member}/extend_history`);
+    await pollUntilSettled(call, user, member);
+    // Days later: MX's background aggregations brought new data.
+    await sandbox.advanceTime(2 * 86_400_000);
     await call("GET", `/users/${user}/members`);
     await call("GET", `/users/${user}/members/${member}`);
     await call("GET", `/users/${user}/members/${member}/challenges`); // 204
@@ -88,16 +99,32 @@ suite(title, () => {
     );
     await call("GET", `/users/${user}/transactions?records_per_page=10&page=2`);
 
-    // Each MFA type: status and challenges while challenged, then resume.
-    for (const password of ["challenge", "options", "image"]) {
+    // Each MFA type: status and challenges while challenged, then resume (multi: two rounds).
+    for (const password of ["challenge", "options", "image", "token", "image_options", "multi"]) {
       const mfa = await createMxbankMember(call, user, password);
-      const status = await pollUntilSettled(call, user, mfa);
-      await call("GET", `/users/${user}/members/${mfa}/challenges`);
-      await call("PUT", `/users/${user}/members/${mfa}/resume`, {
-        body: { member: { challenges: [{ guid: status.challenges[0].guid, value: "correct" }] } },
-      });
-      await pollUntilSettled(call, user, mfa);
+      let status = await pollUntilSettled(call, user, mfa);
+      while (status.connection_status === "CHALLENGED") {
+        await call("GET", `/users/${user}/members/${mfa}/challenges`);
+        const challenge = status.challenges[0];
+        const value = challenge.options?.[0]?.value === "PHONE_1" ? "PHONE_1" : "correct";
+        await call("PUT", `/users/${user}/members/${mfa}/resume`, {
+          body: { member: { challenges: [{ guid: challenge.guid, value }] } },
+        });
+        status = await pollUntilSettled(call, user, mfa);
+      }
     }
+
+    // A challenge nobody answers EXPIRES; a DENIED member gets new credentials (PUT) and reconnects.
+    const expiring = await createMxbankMember(call, user, "challenge", { id: "m-expiring" });
+    await pollUntilSettled(call, user, expiring);
+    await sandbox.advanceTime(MX_KNOBS.challengeExpiryMs + 1);
+    await call("GET", `/users/${user}/members/${expiring}/status`);
+    const denied = await createMxbankMember(call, user, "UNAUTHORIZED");
+    await pollUntilSettled(call, user, denied);
+    await call("PUT", `/users/${user}/members/${denied}`, {
+      body: { member: { credentials: mxbankCredentials("fixed-password"), metadata: "reconnected" } },
+    });
+    await pollUntilSettled(call, user, denied);
 
     // An OAuth member: create (PENDING with a window URI) and a fresh URI.
     const oauth = (
@@ -150,11 +177,23 @@ suite(title, () => {
     const challengeTypes = bodies("/users/{user_guid}/members/{member_guid}/challenges").flatMap((r) =>
       (r.body as { challenges: { type: string }[] }).challenges.map((c) => c.type),
     );
-    expect(new Set(challengeTypes)).toEqual(new Set(["TEXT", "OPTIONS", "IMAGE_DATA"]));
+    expect(new Set(challengeTypes)).toEqual(
+      new Set(["TEXT", "OPTIONS", "IMAGE_DATA", "TOKEN", "IMAGE_OPTIONS"]),
+    );
     const statuses = bodies("/users/{user_guid}/members/{member_guid}/status").map(
       (r) => (r.body as { member: { connection_status: string } }).member.connection_status,
     );
-    expect(statuses).toEqual(expect.arrayContaining(["CREATED", "CONNECTED", "CHALLENGED", "PENDING"]));
+    expect(statuses).toEqual(
+      expect.arrayContaining([
+        "CREATED",
+        "CONNECTED",
+        "CHALLENGED",
+        "PENDING",
+        "EXPIRED",
+        "DENIED",
+        "UPDATED",
+      ]),
+    );
     for (const [template, key] of [
       ["/users/{user_guid}/members/{member_guid}/account_owners", "account_owners"],
       ["/users/{user_guid}/members/{member_guid}/accounts", "accounts"],

@@ -74,9 +74,11 @@ export async function pollUntilSettled(call: Call, userGuid: string, memberGuid:
     const res = await call("GET", `/users/${userGuid}/members/${memberGuid}/status`);
     if (res.status !== 200) throw new Error(`status: ${res.status} ${res.text}`);
     const status = res.body.member;
+    // CHALLENGED waits on the user even though MX keeps is_being_aggregated true.
     if (
-      !status.is_being_aggregated &&
-      !["CREATED", "RESUMED", "RECONNECTED"].includes(status.connection_status)
+      status.connection_status === "CHALLENGED" ||
+      (!status.is_being_aggregated &&
+        !["CREATED", "RESUMED", "RECONNECTED", "UPDATED"].includes(status.connection_status))
     ) {
       return status;
     }

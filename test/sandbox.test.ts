@@ -2,6 +2,7 @@
 // OAuth allow/deny, pagination, pending → posted, conflicts, bad input and faults.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  MX_KNOBS,
   MXBANK_PASSWORD_GUID,
   MXBANK_USERNAME_GUID,
   type Sandbox,
@@ -27,7 +28,15 @@ describe("MX sandbox", () => {
   const newUser = () => createUser(call, `user-${++userCount}`);
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ aggregationMs: 80, seed: 7 });
+    // MX-like knobs (not the legacy defaults), except: the whole year of history and no 3-hour throttle,
+    // so paging and re-aggregation can be tested here; test/sandbox-time.test.ts covers those two.
+    sandbox = await startSandbox({
+      knobs: MX_KNOBS,
+      aggregationMs: 80,
+      seed: 7,
+      historyDays: 365,
+      minAggregationIntervalMs: 0,
+    });
     call = mxCaller(sandbox);
   });
   afterAll(() => sandbox.close());
@@ -165,6 +174,10 @@ describe("MX sandbox", () => {
       ["challenge", "CHALLENGED"],
       ["options", "CHALLENGED"],
       ["image", "CHALLENGED"],
+      ["token", "CHALLENGED"],
+      ["image_options", "CHALLENGED"],
+      ["multi", "CHALLENGED"],
+      ["options_then_text", "CHALLENGED"],
     ])("password %s ends %s", async (password, expected) => {
       // Prepare
       const user = await newUser();
@@ -173,7 +186,8 @@ describe("MX sandbox", () => {
       const status = await pollUntilSettled(call, user, member);
       // Assess
       expect(status.connection_status).toBe(expected);
-      expect(status.is_being_aggregated).toBe(false);
+      // MX: is_being_aggregated stays true while CHALLENGED (the job waits for the answer).
+      expect(status.is_being_aggregated).toBe(expected === "CHALLENGED");
       if (expected === "CONNECTED") {
         expect(status.successfully_aggregated_at).toEqual(expect.any(String));
         expect(status.has_processed_transactions).toBe(true);
@@ -269,7 +283,7 @@ describe("MX sandbox", () => {
       expect(elsewhere.status).toBe(202);
     });
 
-    it("answers 409 to aggregate or identify while a job runs, 202 once it is done", async () => {
+    it("answers 202 to aggregate while an aggregation runs (nothing new starts), 409 to identify", async () => {
       // Prepare
       const user = await newUser();
       const member = await createMxbankMember(call, user, "password");
@@ -280,7 +294,8 @@ describe("MX sandbox", () => {
       const after = await call("POST", `/users/${user}/members/${member}/aggregate`);
       const second = await pollUntilSettled(call, user, member);
       // Assess
-      expect(during.status).toBe(409);
+      expect(during.status).toBe(202);
+      expect(during.body.member.is_being_aggregated).toBe(true);
       expect(identifyDuring.status).toBe(409);
       expect(after.status).toBe(202);
       expect(after.body.member.is_being_aggregated).toBe(true);
@@ -349,6 +364,7 @@ describe("MX sandbox", () => {
       if (type === "IMAGE_DATA") expect(challenge.image_data).toMatch(/^data:image\/png;base64,/);
       expect(resumed.status).toBe(202);
       expect(resumed.body.member).toMatchObject({ connection_status: "RESUMED", is_being_aggregated: true });
+      expect(challenged.is_being_aggregated).toBe(true);
       expect(final.connection_status).toBe("CONNECTED");
       expect(afterwards.status).toBe(204);
     });
@@ -368,7 +384,7 @@ describe("MX sandbox", () => {
       expect(final.connection_status).toBe("REJECTED");
     });
 
-    it("answers 204 for challenges when there are none, and 422 to resume then", async () => {
+    it("answers 204 for challenges when there are none, and 405 to resume then (MX)", async () => {
       // Prepare
       const user = await newUser();
       const member = await createMxbankMember(call, user, "password");
@@ -381,7 +397,7 @@ describe("MX sandbox", () => {
       // Assess
       expect(challenges.status).toBe(204);
       expect(challenges.text).toBe("");
-      expect(resume.status).toBe(422);
+      expect(resume.status).toBe(405);
     });
   });
 
@@ -608,7 +624,13 @@ describe("MX sandbox", () => {
     let base = "";
 
     beforeAll(async () => {
-      big = await startSandbox({ aggregationMs: 0, transactionsPerAccount: 1000, accountsPerMember: 3 });
+      // A whole year of history visible (MX's standard ~90 days is tested in sandbox-time.test.ts).
+      big = await startSandbox({
+        aggregationMs: 0,
+        transactionsPerAccount: 1000,
+        accountsPerMember: 3,
+        historyDays: 365,
+      });
       bigCall = mxCaller(big);
       const user = await createUser(bigCall, "pager");
       const member = await createMxbankMember(bigCall, user, "password");

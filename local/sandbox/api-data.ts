@@ -1,12 +1,15 @@
 // Aggregated data: accounts, account owners, transactions (paged lazily, newest first).
-import { badRequest, notFound } from "./errors";
+import { badRequest, forbidden, notFound } from "./errors";
 import {
   type AccountRecord,
   accountsOf,
   accountView,
-  indexRange,
+  indexInRanges,
+  indexRanges,
   type MemberDataShape,
   ownerViews,
+  rangesTotal,
+  type TransactionFilter,
   type TransactionView,
   transactionView,
 } from "./generator";
@@ -69,6 +72,7 @@ export function readMemberAccount(req: ApiRequest): ApiReply {
 }
 
 export function listAccountOwners(req: ApiRequest): ApiReply {
+  if (!req.state.knobs.products.identity) throw forbidden("Identity is not enabled for this client.");
   const member = memberOf(req);
   // Owners come from identification (POST …/identify), as at MX.
   const owners = member.identified && member.data ? ownerViews(member.data) : [];
@@ -86,11 +90,30 @@ function parseDay(raw: string | null, name: string, fallback: number): number {
   return ms;
 }
 
-function dateWindow(req: ApiRequest): { fromDay: number; toDay: number } {
+function parseTime(raw: string | null, name: string): number | null {
+  if (raw === null || raw === "") return null;
+  // MX takes a date or a date-time (ISO 8601) here.
+  const ms = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)
+    ? Date.parse(raw)
+    : Number.NaN;
+  if (Number.isNaN(ms)) throw badRequest(`${name} must be an ISO 8601 date or date-time.`);
+  return ms;
+}
+
+function transactionFilter(req: ApiRequest): TransactionFilter {
   const today = Math.floor(req.now / DAY_MS) * DAY_MS;
+  const fromDay = parseDay(req.query.get("from_date"), "from_date", today - DEFAULT_DAYS_BACK * DAY_MS);
+  const toDay = parseDay(req.query.get("to_date"), "to_date", today + DEFAULT_DAYS_AHEAD * DAY_MS);
+  const maxDays = req.state.knobs.maxDateRangeDays;
+  // Newer MX API versions cap a date range at about six months.
+  if (maxDays > 0 && (toDay - fromDay) / DAY_MS > maxDays) {
+    throw badRequest(`The range from from_date to to_date cannot exceed ${maxDays} days.`);
+  }
   return {
-    fromDay: parseDay(req.query.get("from_date"), "from_date", today - DEFAULT_DAYS_BACK * DAY_MS),
-    toDay: parseDay(req.query.get("to_date"), "to_date", today + DEFAULT_DAYS_AHEAD * DAY_MS),
+    fromDay,
+    toDay,
+    fromUpdated: parseTime(req.query.get("from_updated_at"), "from_updated_at"),
+    toUpdated: parseTime(req.query.get("to_updated_at"), "to_updated_at"),
   };
 }
 
@@ -100,24 +123,20 @@ interface Source {
   at(k: number): TransactionView;
 }
 
-function memberSource(shape: MemberDataShape, fromDay: number, toDay: number): Source {
+function memberSource(shape: MemberDataShape, filter: TransactionFilter): Source {
   const accounts = accountsOf(shape);
-  const [lo, hi] = indexRange(shape, fromDay, toDay);
+  const ranges = indexRanges(shape, filter);
   const n = accounts.length;
   return {
-    total: (hi - lo) * n,
-    at: (k) => transactionView(shape, accounts[k % n] as AccountRecord, lo + Math.floor(k / n)),
+    total: rangesTotal(ranges) * n,
+    at: (k) =>
+      transactionView(shape, accounts[k % n] as AccountRecord, indexInRanges(ranges, Math.floor(k / n))),
   };
 }
 
-function accountSource(
-  shape: MemberDataShape,
-  account: AccountRecord,
-  fromDay: number,
-  toDay: number,
-): Source {
-  const [lo, hi] = indexRange(shape, fromDay, toDay);
-  return { total: hi - lo, at: (k) => transactionView(shape, account, lo + k) };
+function accountSource(shape: MemberDataShape, account: AccountRecord, filter: TransactionFilter): Source {
+  const ranges = indexRanges(shape, filter);
+  return { total: rangesTotal(ranges), at: (k) => transactionView(shape, account, indexInRanges(ranges, k)) };
 }
 
 /** Pages through sources one after another, generating only the records of the requested page. */
@@ -141,20 +160,20 @@ function pageOfSources(req: ApiRequest, sources: Source[]): ApiReply {
 
 export function listMemberTransactions(req: ApiRequest): ApiReply {
   const shape = memberOf(req).data;
-  const { fromDay, toDay } = dateWindow(req);
-  return pageOfSources(req, shape ? [memberSource(shape, fromDay, toDay)] : []);
+  const filter = transactionFilter(req);
+  return pageOfSources(req, shape ? [memberSource(shape, filter)] : []);
 }
 
 export function listUserTransactions(req: ApiRequest): ApiReply {
-  const { fromDay, toDay } = dateWindow(req);
+  const filter = transactionFilter(req);
   return pageOfSources(
     req,
-    shapesOfUser(req).map((shape) => memberSource(shape, fromDay, toDay)),
+    shapesOfUser(req).map((shape) => memberSource(shape, filter)),
   );
 }
 
 export function listAccountTransactions(req: ApiRequest): ApiReply {
   const { shape, account } = findAccount(req, shapesOfUser(req));
-  const { fromDay, toDay } = dateWindow(req);
-  return pageOfSources(req, [accountSource(shape, account, fromDay, toDay)]);
+  const filter = transactionFilter(req);
+  return pageOfSources(req, [accountSource(shape, account, filter)]);
 }

@@ -1,6 +1,6 @@
-// Members: create, read, status, aggregate, identify, MFA, OAuth window, delete.
+// Members: create, read, update, status, aggregate, identify, extend_history, MFA, OAuth window, delete.
 import * as z from "zod";
-import { badRequest, conflict, unprocessable } from "./errors";
+import { badRequest, conflict, forbidden, MxHttpError, unprocessable } from "./errors";
 import {
   type ApiReply,
   type ApiRequest,
@@ -14,10 +14,11 @@ import {
 } from "./http";
 import { findInstitution } from "./institutions";
 import {
-  CORRECT_ANSWER,
   challengeView,
   isChallenged,
-  isJobRunning,
+  isCorrectAnswer,
+  type JobKind,
+  jobFamily,
   type MemberRecord,
   memberView,
   resume,
@@ -50,6 +51,18 @@ const memberCreateSchema = z.object({
   }),
 });
 
+const memberUpdateSchema = z.object({
+  credentials: z
+    .array(z.object({ guid: z.string(), value: z.string().max(1024) }))
+    .max(20)
+    .nullish(),
+  id: z.string().max(255).nullish(),
+  metadata: z.string().max(10_000).nullish(),
+  skip_aggregation: z.boolean().nullish(),
+  background_aggregation_is_disabled: z.boolean().nullish(),
+  use_cases: z.array(z.enum(["MONEY_MOVEMENT", "PFM"])).nullish(),
+});
+
 const resumeSchema = z.object({
   challenges: z.array(z.object({ guid: z.string(), value: z.string().max(1024) })).min(1),
 });
@@ -62,10 +75,52 @@ function memberOf(req: ApiRequest): MemberRecord {
   return req.state.member(userGuid(req), req.params.member_guid ?? "", req.now);
 }
 
-function oauthWindowUri(state: SandboxState, member: MemberRecord, baseUrl: string): string {
+function oauthWindowUri(state: SandboxState, member: MemberRecord, baseUrl: string, now: number): string {
   const token = state.mintToken();
-  state.oauthWindows.set(token, { memberGuid: member.guid, used: false });
+  state.oauthWindows.set(token, {
+    memberGuid: member.guid,
+    used: false,
+    expiresAt: now + state.knobs.oauthWindowTtlMs,
+  });
   return `${baseUrl}/oauth/window/${token}`;
+}
+
+/** The username/password pair from credential answers: 422 for a foreign guid or a missing value. */
+function secretsFrom(
+  institution: MemberRecord["institution"],
+  credentials: readonly { guid: string; value: string }[],
+): NonNullable<MemberRecord["secrets"]> {
+  const byGuid = new Map(credentials.map((c) => [c.guid, c.value]));
+  const known = new Set(institution.credentials.map((c) => c.guid));
+  if ([...byGuid.keys()].some((g) => !known.has(g))) {
+    throw unprocessable("member.credentials contains a guid that is not a credential of this institution.");
+  }
+  const [usernameField, passwordField] = institution.credentials;
+  const username = usernameField ? byGuid.get(usernameField.guid) : undefined;
+  const password = passwordField ? byGuid.get(passwordField.guid) : undefined;
+  if (username === undefined || password === undefined) {
+    throw unprocessable("member.credentials must give a value for every credential of this institution.");
+  }
+  return { username, password };
+}
+
+function assertNoDuplicate(
+  state: SandboxState,
+  userGuid: string,
+  institutionCode: string,
+  secrets: NonNullable<MemberRecord["secrets"]>,
+  self: string | null,
+): void {
+  const duplicate = [...state.members.values()].some(
+    (other) =>
+      other.guid !== self &&
+      other.userGuid === userGuid &&
+      other.institution.code === institutionCode &&
+      other.secrets?.username === secrets.username &&
+      other.secrets?.password === secrets.password,
+  );
+  if (duplicate)
+    throw conflict("A member with these credentials already exists for this user and institution.");
 }
 
 export function createMember(req: ApiRequest): ApiReply {
@@ -88,27 +143,8 @@ export function createMember(req: ApiRequest): ApiReply {
   if (!isOauth) {
     if (!m.credentials || m.credentials.length === 0)
       throw badRequest("Missing parameter: member.credentials.");
-    const byGuid = new Map(m.credentials.map((c) => [c.guid, c.value]));
-    const known = new Set(institution.credentials.map((c) => c.guid));
-    if ([...byGuid.keys()].some((g) => !known.has(g))) {
-      throw unprocessable("member.credentials contains a guid that is not a credential of this institution.");
-    }
-    const [usernameField, passwordField] = institution.credentials;
-    const username = usernameField ? byGuid.get(usernameField.guid) : undefined;
-    const password = passwordField ? byGuid.get(passwordField.guid) : undefined;
-    if (username === undefined || password === undefined) {
-      throw unprocessable("member.credentials must give a value for every credential of this institution.");
-    }
-    secrets = { username, password };
-    const duplicate = [...state.members.values()].some(
-      (other) =>
-        other.userGuid === user.guid &&
-        other.institution.code === institution.code &&
-        other.secrets?.username === username &&
-        other.secrets?.password === password,
-    );
-    if (duplicate)
-      throw conflict("A member with these credentials already exists for this user and institution.");
+    secrets = secretsFrom(institution, m.credentials);
+    assertNoDuplicate(state, user.guid, institution.code, secrets, null);
   }
 
   const now = req.now;
@@ -123,12 +159,14 @@ export function createMember(req: ApiRequest): ApiReply {
     secrets,
     connectionStatus: isOauth ? "PENDING" : "CREATED",
     isAuthenticated: false,
+    createdAt: now,
     aggregatedAt: null,
     successfullyAggregatedAt: null,
     job: null,
     jobCount: 0,
     challenges: null,
     identified: false,
+    extendedHistory: false,
     data: null,
     anchorDay: Math.floor(now / DAY_MS) * DAY_MS,
     oauth: {
@@ -139,23 +177,61 @@ export function createMember(req: ApiRequest): ApiReply {
     seed: state.seed,
   };
   state.members.set(member.guid, member);
-  if (isOauth) return accepted({ member: memberView(member, oauthWindowUri(state, member, req.baseUrl)) });
-  if (m.skip_aggregation !== true) startJob(member, "aggregate", now, state.knobs);
-  return accepted({ member: memberView(member) });
+  if (isOauth) {
+    return accepted({
+      member: memberView(member, state.knobs, oauthWindowUri(state, member, req.baseUrl, now)),
+    });
+  }
+  if (m.skip_aggregation !== true) startJob(member, "aggregate", now, state.ctx);
+  return accepted({ member: memberView(member, state.knobs) });
 }
 
 export function listMembers(req: ApiRequest): ApiReply {
-  const members = req.state.membersOf(userGuid(req), req.now).map((m) => memberView(m));
+  const members = req.state.membersOf(userGuid(req), req.now).map((m) => memberView(m, req.state.knobs));
   const page = pageOfList(members, pageWindow(req.query, 1000));
   return ok({ members: page.items, pagination: page.pagination });
 }
 
 export function readMember(req: ApiRequest): ApiReply {
-  return ok({ member: memberView(memberOf(req)) });
+  return ok({ member: memberView(memberOf(req), req.state.knobs) });
 }
 
 export function readMemberStatus(req: ApiRequest): ApiReply {
-  return ok({ member: statusView(memberOf(req)) });
+  return ok({ member: statusView(memberOf(req), req.state.knobs) });
+}
+
+/** PUT member: new credentials (reconnect: DENIED → CONNECTED), id, metadata; new credentials aggregate. */
+export function updateMember(req: ApiRequest): ApiReply {
+  const { state } = req;
+  const member = memberOf(req);
+  const raw = wrapped(jsonObjectBody(req), "member");
+  const input = parseWith(memberUpdateSchema, raw, "member");
+  if (Object.values(input).every((v) => v === undefined || v === null)) {
+    throw badRequest("The member object cannot be empty.");
+  }
+  let secrets: MemberRecord["secrets"] = null;
+  if (input.credentials && input.credentials.length > 0) {
+    if (member.isOauth) throw unprocessable("An OAuth member has no credentials to update.");
+    secrets = secretsFrom(member.institution, input.credentials);
+    assertNoDuplicate(state, member.userGuid, member.institution.code, secrets, member.guid);
+    const running = member.job;
+    if (running !== null && !(running.phase === "queued" || jobFamily(running.kind) === "aggregate")) {
+      throw conflict("Another kind of job is running for this member.");
+    }
+  }
+  if (input.id !== undefined) member.id = input.id ?? null;
+  if (input.metadata !== undefined) member.metadata = input.metadata ?? null;
+  if (secrets !== null) {
+    member.secrets = secrets;
+    member.isAuthenticated = false;
+    // MX aggregates after new credentials (no 3-hour throttle: the user is here), unless asked not to.
+    if (input.skip_aggregation !== true) {
+      member.job = null;
+      member.challenges = null;
+      startJob(member, "aggregate", req.now, state.ctx, "UPDATED");
+    }
+  }
+  return ok({ member: memberView(member, state.knobs) });
 }
 
 export function deleteMember(req: ApiRequest): ApiReply {
@@ -164,19 +240,50 @@ export function deleteMember(req: ApiRequest): ApiReply {
   return noContent();
 }
 
-function startNewJob(req: ApiRequest, kind: "aggregate" | "identify"): ApiReply {
+function startNewJob(
+  req: ApiRequest,
+  kind: Extract<JobKind, "aggregate" | "identify" | "history">,
+): ApiReply {
+  const { state } = req;
+  const knobs = state.knobs;
   const member = memberOf(req);
+  // Products outside the client's contract answer 403; unsupported premium jobs 400 (MX's error table).
+  if (kind === "identify" && !knobs.products.identity) {
+    throw forbidden("Identity is not enabled for this client.");
+  }
+  if (kind === "history" && !knobs.products.extendedHistory) {
+    throw forbidden("Extended transaction history is not enabled for this client.");
+  }
   if (kind === "identify" && !member.institution.supports_account_identification) {
     throw unprocessable("This institution does not support account identification.");
   }
-  if (isJobRunning(member)) throw conflict("A job is already running for this member.");
+  if (kind === "history" && !member.institution.supportsExtendedHistory) {
+    throw badRequest("This institution does not support extended transaction history.");
+  }
+  const running = member.job;
+  if (running !== null) {
+    // MX: 202 when a job of the same kind already runs, 409 for another kind.
+    if (knobs.sameKindJobAccepted && jobFamily(running.kind) === jobFamily(kind)) {
+      return accepted({ member: memberView(member, knobs) });
+    }
+    throw conflict("A job is already running for this member.");
+  }
   // An OAuth member nobody has signed in for yet has nothing to aggregate: MX leaves it as it is.
-  if (!(member.isOauth && !member.isAuthenticated)) startJob(member, kind, req.now, req.state.knobs);
-  return accepted({ member: memberView(member) });
+  if (member.isOauth && !member.isAuthenticated) return accepted({ member: memberView(member, knobs) });
+  // MX runs no standard aggregation within 3 hours of a successful one, and still answers 202.
+  const last = member.successfullyAggregatedAt;
+  const throttled =
+    kind === "aggregate" &&
+    knobs.minAggregationIntervalMs > 0 &&
+    last !== null &&
+    req.now - last < knobs.minAggregationIntervalMs;
+  if (!throttled) startJob(member, kind, req.now, state.ctx);
+  return accepted({ member: memberView(member, knobs) });
 }
 
 export const aggregateMember = (req: ApiRequest) => startNewJob(req, "aggregate");
 export const identifyMember = (req: ApiRequest) => startNewJob(req, "identify");
+export const extendHistory = (req: ApiRequest) => startNewJob(req, "history");
 
 export function listChallenges(req: ApiRequest): ApiReply {
   const member = memberOf(req);
@@ -190,8 +297,14 @@ export function resumeMember(req: ApiRequest): ApiReply {
   const rawMember = wrapped(jsonObjectBody(req), "member");
   requireField(rawMember, "challenges", "member");
   const input = parseWith(resumeSchema, rawMember, "member");
-  if (!isChallenged(member) || !member.challenges)
-    throw unprocessable("This member has no challenge to answer.");
+  if (!isChallenged(member) || !member.challenges) {
+    // MX: "A member must have a connection_status of CHALLENGED … a 405 Method Not Allowed error will be
+    // returned otherwise" (resume-aggregation reference); the status is a knob.
+    throw new MxHttpError(
+      req.state.knobs.resumeNotChallengedStatus,
+      "This member has no challenge to answer.",
+    );
+  }
   const answers = new Map(input.challenges.map((c) => [c.guid, c.value]));
   const expected = new Set(member.challenges.map((c) => c.guid));
   if ([...answers.keys()].some((g) => !expected.has(g))) {
@@ -200,9 +313,9 @@ export function resumeMember(req: ApiRequest): ApiReply {
   if ([...expected].some((g) => !answers.has(g))) {
     throw unprocessable("member.challenges must answer every challenge.");
   }
-  const allCorrect = [...answers.values()].every((v) => v === CORRECT_ANSWER);
+  const allCorrect = member.challenges.every((c) => isCorrectAnswer(c, answers.get(c.guid) ?? ""));
   resume(member, allCorrect, req.now);
-  return accepted({ member: memberView(member) });
+  return accepted({ member: memberView(member, req.state.knobs) });
 }
 
 export function requestOauthWindowUri(req: ApiRequest): ApiReply {
@@ -223,6 +336,6 @@ export function requestOauthWindowUri(req: ApiRequest): ApiReply {
     skipAggregation: skip === null ? member.oauth.skipAggregation : skip === "true",
   };
   return ok({
-    member: { guid: member.guid, oauth_window_uri: oauthWindowUri(req.state, member, req.baseUrl) },
+    member: { guid: member.guid, oauth_window_uri: oauthWindowUri(req.state, member, req.baseUrl, req.now) },
   });
 }

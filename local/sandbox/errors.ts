@@ -30,3 +30,4 @@ export const unprocessable = (message: string) => new MxHttpError(422, message);
 export function errorBody(message: string): { error: { message: string } } {
   return { error: { message } };
 }
+export const forbidden = (message: string) => new MxHttpError(403, message);

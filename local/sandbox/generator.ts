@@ -1,11 +1,15 @@
 // Deterministic fake bank data, computed by index so that a page of 1,000 out of 100,000 transactions
 // costs only those 1,000 (plus a binary search for date filters), never the whole history.
 //
-// Layout of one account's transactions, index 0 = newest:
-//   [0, pending)  the "recent" slots, 0..2 days old: PENDING after the member's first aggregation, POSTED
-//                 (with a NEW guid, as MX does) from the next aggregation on; the total stays the same.
-//   [pending, n)  posted transactions spread evenly from 3 to 364 days old.
-// Day age is non-decreasing with the index, so a date window is one contiguous index range.
+// Layout of one account's transactions, index 0 = newest, one segment per successful aggregation,
+// newest aggregation first:
+//   segment k ≥ 2  what aggregation k found: `perDay` transactions for each day since aggregation k-1;
+//                  its newest `pendingPerAccount` are PENDING while k is the latest aggregation, then
+//                  POSTED under NEW guids (as MX does) by the next one.
+//   segment 1      the history the first aggregation found: `transactionsPerAccount` spread over 364 days
+//                  back from the member's creation day, the newest ones pending the same way.
+// Day is non-increasing with the index, so a date window is one contiguous index range; `updated_at`
+// is the time of the aggregation that created (or posted) the transaction.
 import { guidFrom, hash32, mulberry32, pick } from "./prng";
 
 const DAY_MS = 86_400_000;
@@ -26,8 +30,82 @@ export interface MemberDataShape {
   accounts: number;
   transactionsPerAccount: number;
   pendingPerAccount: number;
-  /** Successful aggregations so far (1 = first). */
-  generation: number;
+  /** New transactions per account per elapsed day, for aggregations after the first. */
+  perDay: number;
+  /** Successful data aggregations so far (index 0 = first): when they ended. */
+  aggregations: readonly AggregationMark[];
+  /** How many days back from the latest aggregation's day are visible (standard or extended history). */
+  historyDays: number;
+}
+
+export interface AggregationMark {
+  /** End of the aggregation (ms). */
+  at: number;
+  /** UTC midnight of `at` (the first aggregation uses the anchor day). */
+  day: number;
+}
+
+export const generation = (shape: MemberDataShape) => shape.aggregations.length;
+
+interface Segment {
+  /** 1-based aggregation that found these transactions. */
+  gen: number;
+  start: number;
+  count: number;
+  pending: number;
+  /** Time the segment was created (its aggregation) and when its pending ones posted (next one, or null). */
+  at: number;
+  postedAt: number | null;
+}
+
+function segmentsOf(shape: MemberDataShape): Segment[] {
+  const marks = shape.aggregations;
+  const out: Segment[] = [];
+  let start = 0;
+  for (let k = marks.length; k >= 1; k--) {
+    const mark = marks[k - 1] as AggregationMark;
+    const prev = marks[k - 2];
+    const count =
+      k === 1
+        ? shape.transactionsPerAccount
+        : Math.max(0, Math.round((mark.day - (prev?.day ?? mark.day)) / DAY_MS)) * shape.perDay;
+    out.push({
+      gen: k,
+      start,
+      count,
+      pending: Math.min(shape.pendingPerAccount, count),
+      at: mark.at,
+      postedAt: marks[k]?.at ?? null,
+    });
+    start += count;
+  }
+  return out;
+}
+
+/** Transactions per account visible in the layout (all segments). */
+export function totalPerAccount(shape: MemberDataShape): number {
+  return segmentsOf(shape).reduce((sum, s) => sum + s.count, 0);
+}
+
+/** Transactions the latest aggregation created per account: its new segment plus the posted pending ones. */
+export function createdByLatest(shape: MemberDataShape): number {
+  const [latest, previous] = segmentsOf(shape);
+  if (!latest) return 0;
+  return latest.count + (previous?.pending ?? 0);
+}
+
+function segmentAt(segments: Segment[], i: number): Segment {
+  for (const s of segments) if (i < s.start + s.count) return s;
+  return segments[segments.length - 1] as Segment;
+}
+
+/** UTC midnight (ms) of transaction `i` of any account; non-increasing in `i`. */
+function dayAt(shape: MemberDataShape, segments: Segment[], i: number): number {
+  const s = segmentAt(segments, i);
+  const j = i - s.start;
+  if (s.gen === 1) return shape.anchorDay - ageOf(shape, j) * DAY_MS;
+  const mark = shape.aggregations[s.gen - 1] as AggregationMark;
+  return mark.day - Math.floor(j / Math.max(1, shape.perDay)) * DAY_MS;
 }
 
 const ACCOUNT_KINDS = [
@@ -229,6 +307,7 @@ export function accountsOf(shape: MemberDataShape): AccountRecord[] {
 }
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 const money = (n: number) => Math.round(n * 100) / 100;
 
 export function accountView(shape: MemberDataShape, account: AccountRecord) {
@@ -236,9 +315,10 @@ export function accountView(shape: MemberDataShape, account: AccountRecord) {
   const type = account.kind.type;
   const isCredit = type === "CREDIT_CARD" || type === "LINE_OF_CREDIT";
   const isLoan = type === "LOAN" || type === "MORTGAGE";
-  const balance = money(
-    isLoan ? 5_000 + random() * 250_000 : isCredit ? random() * 4_000 : 200 + random() * 20_000,
-  );
+  const base = isLoan ? 5_000 + random() * 250_000 : isCredit ? random() * 4_000 : 200 + random() * 20_000;
+  // Every aggregation after the first moves the balance a little (new spending, payments, interest).
+  const moved = mulberry32(hash32(shape.seed, account.guid, "balance", generation(shape)))();
+  const balance = money(Math.max(0, base + (generation(shape) - 1) * (moved - 0.5) * 200));
   const creditLimit = isCredit ? 5_000 + Math.floor(random() * 10) * 1_000 : null;
   const createdAt = `${isoDay(shape.anchorDay)}T09:00:00Z`;
   const last4 = String(1000 + Math.floor(random() * 9000));
@@ -285,7 +365,7 @@ export function accountView(shape: MemberDataShape, account: AccountRecord) {
     subtype: account.kind.subtype,
     total_account_value: type === "INVESTMENT" ? money(balance) : null,
     type,
-    updated_at: `${isoDay(shape.anchorDay)}T12:00:00Z`,
+    updated_at: isoTime(shape.aggregations[shape.aggregations.length - 1]?.at ?? shape.anchorDay),
     user_guid: shape.userGuid,
     user_id: shape.userId,
   };
@@ -339,47 +419,101 @@ function pendingCount(shape: MemberDataShape): number {
   return Math.min(shape.pendingPerAccount, shape.transactionsPerAccount);
 }
 
-/** Age in days (0 = the anchor day) of transaction `i` of any account; non-decreasing in `i`. */
-export function ageOf(shape: MemberDataShape, i: number): number {
+/** Age in days (0 = the anchor day) of transaction `j` of the first aggregation's history; non-decreasing. */
+export function ageOf(shape: MemberDataShape, j: number): number {
   const p = pendingCount(shape);
-  if (i < p) return Math.floor((i * RECENT_DAYS) / p);
+  if (j < p) return Math.floor((j * RECENT_DAYS) / p);
   const older = shape.transactionsPerAccount - p;
-  return RECENT_DAYS + Math.floor(((i - p) * (OLDEST_AGE_DAYS - RECENT_DAYS + 1)) / older);
+  return RECENT_DAYS + Math.floor(((j - p) * (OLDEST_AGE_DAYS - RECENT_DAYS + 1)) / older);
 }
 
-/** First index whose age is ≥ age (binary search over the non-decreasing ageOf). */
-function firstIndexWithAgeAtLeast(shape: MemberDataShape, age: number): number {
+/** First index whose day is < day (binary search over the non-increasing dayAt). */
+function firstIndexBefore(shape: MemberDataShape, segments: Segment[], total: number, day: number): number {
   let lo = 0;
-  let hi = shape.transactionsPerAccount;
+  let hi = total;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (ageOf(shape, mid) >= age) hi = mid;
+    if (dayAt(shape, segments, mid) < day) hi = mid;
     else lo = mid + 1;
   }
   return lo;
 }
 
-/** The index range [lo, hi) of one account's transactions dated within [fromDay, toDay] (UTC ms, inclusive). */
-export function indexRange(shape: MemberDataShape, fromDay: number, toDay: number): [number, number] {
-  if (fromDay > toDay) return [0, 0];
-  const minAge = Math.ceil((shape.anchorDay - toDay) / DAY_MS);
-  const maxAge = Math.floor((shape.anchorDay - fromDay) / DAY_MS);
-  if (maxAge < 0 || maxAge < minAge) return [0, 0];
-  const lo = firstIndexWithAgeAtLeast(shape, Math.max(0, minAge));
-  const hi = firstIndexWithAgeAtLeast(shape, maxAge + 1);
-  return [lo, Math.max(lo, hi)];
+export type IndexRange = readonly [number, number];
+
+export interface TransactionFilter {
+  /** UTC midnights (ms), inclusive. */
+  fromDay: number;
+  toDay: number;
+  /** updated_at bounds (ms), inclusive; null = unbounded. */
+  fromUpdated: number | null;
+  toUpdated: number | null;
+}
+
+/**
+ * The index ranges [lo, hi), ascending, of one account's transactions that pass the filter and are within
+ * the visible history. Every account of a member has the same layout, so the ranges hold for all of them.
+ */
+export function indexRanges(shape: MemberDataShape, filter: TransactionFilter): IndexRange[] {
+  const segments = segmentsOf(shape);
+  const total = segments.reduce((sum, s) => sum + s.count, 0);
+  const latestDay = shape.aggregations[shape.aggregations.length - 1]?.day ?? shape.anchorDay;
+  const fromDay = Math.max(filter.fromDay, latestDay - shape.historyDays * DAY_MS);
+  if (fromDay > filter.toDay || total === 0) return [];
+  const lo = firstIndexBefore(shape, segments, total, filter.toDay + 1);
+  const hi = firstIndexBefore(shape, segments, total, fromDay);
+  if (lo >= hi) return [];
+  if (filter.fromUpdated === null && filter.toUpdated === null) return [[lo, hi]];
+  const inWindow = (t: number) =>
+    (filter.fromUpdated === null || t >= filter.fromUpdated) &&
+    (filter.toUpdated === null || t <= filter.toUpdated);
+  const ranges: [number, number][] = [];
+  for (const s of segments) {
+    const pieces: [number, number, number][] = [
+      [s.start, s.start + s.pending, s.postedAt ?? s.at],
+      [s.start + s.pending, s.start + s.count, s.at],
+    ];
+    for (const [a, b, t] of pieces) {
+      const from = Math.max(a, lo);
+      const to = Math.min(b, hi);
+      if (from >= to || !inWindow(t)) continue;
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === from) last[1] = to;
+      else ranges.push([from, to]);
+    }
+  }
+  return ranges;
+}
+
+export const rangesTotal = (ranges: readonly IndexRange[]) =>
+  ranges.reduce((sum, [a, b]) => sum + (b - a), 0);
+
+/** The index at position `k` of the concatenated ranges. */
+export function indexInRanges(ranges: readonly IndexRange[], k: number): number {
+  let left = k;
+  for (const [a, b] of ranges) {
+    if (left < b - a) return a + left;
+    left -= b - a;
+  }
+  return -1;
 }
 
 export function transactionView(shape: MemberDataShape, account: AccountRecord, i: number) {
-  const random = mulberry32(hash32(shape.seed, account.guid, "transaction", i));
-  const merchant = merchantFor(account.kind, i, random);
-  const isPending = i < pendingCount(shape) && shape.generation <= 1;
-  const date = isoDay(shape.anchorDay - ageOf(shape, i) * DAY_MS);
+  const segments = segmentsOf(shape);
+  const s = segmentAt(segments, i);
+  const j = i - s.start;
+  // Keys by (aggregation, position in it), so a transaction keeps its guid and data as newer ones arrive.
+  const key = s.gen === 1 ? [j] : [`g${s.gen}`, j];
+  const random = mulberry32(hash32(shape.seed, account.guid, "transaction", ...key));
+  const merchant = merchantFor(account.kind, s.gen === 1 ? j : j + s.gen, random);
+  const inPendingSlot = j < s.pending;
+  const isPending = inPendingSlot && s.postedAt === null;
+  const date = isoDay(dayAt(shape, segments, i));
   const amount = money(merchant.min + random() * (merchant.max - merchant.min));
   const isCredit = merchant.credit === true;
-  const guid = isPending
-    ? guidFrom("TRN", shape.seed, account.guid, "pending", i)
-    : guidFrom("TRN", shape.seed, account.guid, "posted", i);
+  const guid = guidFrom("TRN", shape.seed, account.guid, isPending ? "pending" : "posted", ...key);
+  const stamp = isoTime(inPendingSlot && s.postedAt !== null ? s.postedAt : s.at);
+  const id = `${isPending ? "p" : "t"}-${account.index + 1}-${s.gen === 1 ? j : `g${s.gen}-${j}`}`;
   return {
     account_guid: account.guid,
     account_id: `act-${account.index + 1}`,
@@ -387,13 +521,13 @@ export function transactionView(shape: MemberDataShape, account: AccountRecord, 
     category: merchant.category,
     category_guid: guidFrom("CAT", "category", merchant.category),
     check_number_string: null,
-    created_at: `${date}T13:00:00Z`,
+    created_at: stamp,
     currency_code: "USD",
     date,
     description: merchant.description,
     extended_transaction_type: null,
     guid,
-    id: `${isPending ? "p" : "t"}-${account.index + 1}-${i}`,
+    id,
     is_bill_pay: merchant.topLevel === "Bills & Utilities",
     is_direct_deposit: merchant === PAYCHECK,
     is_expense: !isCredit,
@@ -422,7 +556,7 @@ export function transactionView(shape: MemberDataShape, account: AccountRecord, 
     top_level_category: merchant.topLevel,
     transacted_at: `${date}T12:00:00Z`,
     type: isCredit ? "CREDIT" : "DEBIT",
-    updated_at: `${date}T13:00:00Z`,
+    updated_at: stamp,
     user_guid: shape.userGuid,
     user_id: shape.userId,
   };

@@ -1,14 +1,44 @@
 // The MX sandbox: a local HTTP server that behaves like MX's integrations environment
 // (https://int-api.mx.com) for the endpoints this project calls. See README.md next to this file.
 import type { AddressInfo } from "node:net";
-import { DEFAULT_KNOBS, type FaultKnobs, type KnobsPatch, mergeKnobs, type SandboxKnobs } from "./knobs";
+import {
+  DEFAULT_KNOBS,
+  type FaultKnobs,
+  type KnobsPatch,
+  LEGACY_DEFAULTS,
+  MX_KNOBS,
+  mergeKnobs,
+  type ProductKnobs,
+  type SandboxKnobs,
+  type WebhookKnobs,
+} from "./knobs";
 import { createSandboxServer } from "./server";
 import { SandboxState } from "./state";
+import type { WebhookAttempt, WebhookRecord } from "./webhooks";
 
 export { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID } from "./institutions";
-export { CORRECT_ANSWER, TEST_USERNAME } from "./members";
-export type { FaultKnobs, KnobsPatch, SandboxKnobs };
-export { DEFAULT_KNOBS };
+export { CONNECTION_STATUS_IDS, CORRECT_ANSWER, EXTENDED_HISTORY_DAYS, TEST_USERNAME } from "./members";
+export { RETRY_DELAYS_MS } from "./webhooks";
+export type {
+  FaultKnobs,
+  KnobsPatch,
+  ProductKnobs,
+  SandboxKnobs,
+  WebhookAttempt,
+  WebhookKnobs,
+  WebhookRecord,
+};
+export { DEFAULT_KNOBS, LEGACY_DEFAULTS, MX_KNOBS };
+
+/** The sandbox clock: real time plus an offset that only moves forward. */
+export interface SandboxClock {
+  /** The sandbox's "now" (ms since the epoch). */
+  now(): number;
+  /** How far ahead of real time the sandbox is (ms). */
+  offsetMs(): number;
+  /** Same as sandbox.advanceTime. */
+  advance(ms: number): Promise<void>;
+}
 
 export const DEFAULT_CLIENT_ID = "sandbox-client-id";
 export const DEFAULT_API_KEY = "sandbox-api-key";
@@ -40,6 +70,16 @@ export interface Sandbox {
   /** Changes knobs at run time; throws on an out-of-range value. Jobs already running keep their timing/size. */
   setKnobs(patch: KnobsPatch): void;
   stats(): { requests: number; byStatus: Record<number, number> };
+  clock: SandboxClock;
+  /**
+   * Moves the sandbox clock forward: replays every member's jobs, challenge expiries and MX's background
+   * aggregations up to the new now, then sends the webhooks due by then (resolves once they are sent).
+   */
+  advanceTime(ms: number): Promise<void>;
+  /** Every webhook so far (after replaying members to now), oldest first; copies. */
+  webhooks(): WebhookRecord[];
+  /** Replays members to now and sends the webhooks due (including retries); resolves when done. */
+  flushWebhooks(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,7 +93,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     knobs,
     ...flat
   } = options;
-  const patch: KnobsPatch = { ...knobs, ...flat, faults: { ...knobs?.faults, ...flat.faults } };
+  const patch: KnobsPatch = {
+    ...knobs,
+    ...flat,
+    faults: { ...knobs?.faults, ...flat.faults },
+    products: { ...knobs?.products, ...flat.products },
+    webhooks: { ...knobs?.webhooks, ...flat.webhooks },
+  };
   const clientId = id ?? (process.env.MX_CLIENT_ID || DEFAULT_CLIENT_ID);
   const apiKey = key ?? (process.env.MX_API_KEY || DEFAULT_API_KEY);
   const state = new SandboxState(seed, mergeKnobs(DEFAULT_KNOBS, patch));
@@ -69,6 +115,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const address = server.address() as AddressInfo;
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   url = `http://${urlHost}:${address.port}`;
+  const flush = async () => {
+    state.advanceAll();
+    await state.webhooks.deliverDue(() => state.now());
+  };
+  const advanceTime = async (ms: number) => {
+    if (!Number.isFinite(ms) || ms < 0) throw new Error("advanceTime needs a duration ≥ 0 (ms)");
+    state.clockOffsetMs += ms;
+    await flush();
+  };
+  // Webhooks also go out in real time (a job finishing, a retry coming due) while a receiver is set.
+  const ticker = setInterval(() => {
+    if (state.knobs.webhooks.url === null) return;
+    state.advanceAll();
+    if (state.webhooks.hasDue(state.now())) void state.webhooks.deliverDue(() => state.now());
+  }, 50);
+  ticker.unref();
   return {
     url,
     port: address.port,
@@ -81,8 +143,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       state.knobs = mergeKnobs(state.knobs, change);
     },
     stats: () => structuredClone(state.stats),
+    clock: { now: () => state.now(), offsetMs: () => state.clockOffsetMs, advance: advanceTime },
+    advanceTime,
+    webhooks: () => {
+      state.advanceAll();
+      return structuredClone(state.webhooks.records);
+    },
+    flushWebhooks: flush,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        clearInterval(ticker);
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

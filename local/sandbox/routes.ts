@@ -22,6 +22,7 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", template: "/users/{user_guid}/members", handle: members.listMembers },
   { method: "POST", template: "/users/{user_guid}/members", handle: members.createMember },
   { method: "GET", template: "/users/{user_guid}/members/{member_guid}", handle: members.readMember },
+  { method: "PUT", template: "/users/{user_guid}/members/{member_guid}", handle: members.updateMember },
   { method: "DELETE", template: "/users/{user_guid}/members/{member_guid}", handle: members.deleteMember },
   {
     method: "GET",
@@ -37,6 +38,11 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     template: "/users/{user_guid}/members/{member_guid}/identify",
     handle: members.identifyMember,
+  },
+  {
+    method: "POST",
+    template: "/users/{user_guid}/members/{member_guid}/extend_history",
+    handle: members.extendHistory,
   },
   {
     method: "GET",

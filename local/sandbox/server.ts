@@ -59,7 +59,7 @@ async function handle(config: ServerConfig, req: IncomingMessage, res: ServerRes
   const url = new URL(req.url ?? "/", "http://sandbox.invalid");
   const method = req.method ?? "GET";
   const raw = await readBody(req);
-  const now = Date.now();
+  const now = state.now();
 
   if (url.pathname.startsWith("/oauth/")) {
     const reply =

@@ -1,9 +1,10 @@
-// The sandbox's in-memory world: users, members, OAuth tokens, knobs, counters.
+// The sandbox's in-memory world: users, members, OAuth tokens, knobs, counters, its clock and webhooks.
 import { randomBytes } from "node:crypto";
 import { notFound } from "./errors";
 import type { SandboxKnobs } from "./knobs";
-import { advance, type MemberRecord } from "./members";
+import { advance, type MemberContext, type MemberRecord } from "./members";
 import { guidFrom, hash32, mulberry32 } from "./prng";
+import { WebhookOutbox } from "./webhooks";
 
 export interface UserRecord {
   guid: string;
@@ -13,9 +14,11 @@ export interface UserRecord {
   isDisabled: boolean;
 }
 
-interface OauthToken {
+export interface OauthToken {
   memberGuid: string;
   used: boolean;
+  /** Sandbox time after which the link no longer works (MX's oauth_window_uri is short-lived). */
+  expiresAt: number;
 }
 
 export class SandboxState {
@@ -30,12 +33,35 @@ export class SandboxState {
   /** Fault decisions come from their own seeded stream, so they do not disturb the data. */
   readonly faultRandom: () => number;
   stats = { requests: 0, byStatus: {} as Record<number, number> };
+  /** The sandbox clock: real time plus this offset, moved by tests (sandbox.advanceTime). */
+  clockOffsetMs = 0;
+  readonly webhooks: WebhookOutbox;
+  /** What member jobs need: the current knobs and where their events go. */
+  readonly ctx: MemberContext;
 
   constructor(
     readonly seed: number,
     public knobs: SandboxKnobs,
   ) {
     this.faultRandom = mulberry32(hash32(seed, "faults"));
+    this.webhooks = new WebhookOutbox(() => this.knobs, mulberry32(hash32(seed, "webhooks")), seed);
+    const state = this;
+    this.ctx = {
+      get knobs() {
+        return state.knobs;
+      },
+      emit: (event) => this.webhooks.add(event),
+    };
+  }
+
+  /** The sandbox's "now": every job, expiry, data date and webhook uses it. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Replays every member to now (jobs, expiries, background aggregations), in creation order. */
+  advanceAll(now = this.now()): void {
+    for (const member of this.members.values()) advance(member, now, this.ctx);
   }
 
   /** A deterministic guid from the names; a counter is mixed in only when that guid was issued before. */
@@ -64,20 +90,20 @@ export class SandboxState {
     this.user(userGuid);
     const member = this.members.get(memberGuid);
     if (!member || member.userGuid !== userGuid) throw notFound("member");
-    advance(member, now);
+    advance(member, now, this.ctx);
     return member;
   }
 
   membersOf(userGuid: string, now: number): MemberRecord[] {
     this.user(userGuid);
     const list = [...this.members.values()].filter((m) => m.userGuid === userGuid);
-    for (const m of list) advance(m, now);
+    for (const m of list) advance(m, now, this.ctx);
     return list;
   }
 
   deleteUser(userGuid: string): void {
     this.user(userGuid);
-    for (const m of this.membersOf(userGuid, Date.now())) this.members.delete(m.guid);
+    for (const m of this.membersOf(userGuid, this.now())) this.members.delete(m.guid);
     this.users.delete(userGuid);
   }
 }
