@@ -112,7 +112,14 @@ export const MX_KNOBS: SandboxKnobs = {
  * MX-like defaults the product is not ready for yet (its tests fail with them): kept at the sandbox's
  * old behaviour for now. `MX_SANDBOX_STRICT=1` (or passing these knobs) gives the MX-like values.
  */
-export const LEGACY_DEFAULTS: KnobsPatch = {};
+export const LEGACY_DEFAULTS: KnobsPatch = {
+  minAggregationIntervalMs: 0,
+  historyDays: 365,
+  aggregatingWhileChallenged: false,
+  sameKindJobAccepted: false,
+  resumeNotChallengedStatus: 422,
+  faults: { retryAfterSeconds: 1 },
+};
 
 const faultsSchema = z.object({
   rate429: z.number().min(0).max(1),
