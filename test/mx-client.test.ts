@@ -3,6 +3,7 @@
 // check of every response the client saw against MX's OpenAPI description.
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { decideAtBank } from "../local/client";
 import {
   MXBANK_PASSWORD_GUID,
   MXBANK_USERNAME_GUID,
@@ -84,13 +85,8 @@ async function connectedMember(mx: MxClient, password = "password") {
 
 /** What a browser does with the OAuth window: load it, follow one link, stop at the redirect. */
 async function oauthDecision(windowUri: string, choice: "authorize" | "deny") {
-  const page = await fetch(windowUri);
-  const html = await page.text();
-  const link = new RegExp(`<a[^>]*id="${choice}"[^>]*href="([^"]+)"`).exec(html)?.[1];
-  if (!link) throw new Error(`no ${choice} link on the OAuth page`);
-  const response = await fetch(new URL(link.replaceAll("&amp;", "&"), windowUri), { redirect: "manual" });
-  await response.arrayBuffer();
-  return { status: response.status, location: new URL(response.headers.get("location") ?? "about:blank") };
+  const { click, redirect } = await decideAtBank(windowUri, choice);
+  return { status: click.status, location: redirect };
 }
 
 /** Wraps a page reader to record which pages it was asked for. */
