@@ -78,7 +78,7 @@ export interface WaitOptions {
 export async function pollUntil<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
-  options: WaitOptions & { what: string; describe: (value: T) => string },
+  options: Omit<WaitOptions, "onSeen"> & { what: string; describe: (value: T) => string },
 ): Promise<T> {
   const pollMs = options.pollMs ?? 25;
   const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
