@@ -115,10 +115,13 @@ suite(title, () => {
     }
 
     // A challenge nobody answers EXPIRES; a DENIED member gets new credentials (PUT) and reconnects.
-    const expiring = await createMxbankMember(call, user, "challenge", { id: "m-expiring" });
-    await pollUntilSettled(call, user, expiring);
+    // (another user: the same user, institution and credentials again would be a duplicate member)
+    const other = (await call("POST", "/users", { body: { user: { id: "contract-2" } } })).body.user
+      .guid as string;
+    const expiring = await createMxbankMember(call, other, "challenge", { id: "m-expiring" });
+    await pollUntilSettled(call, other, expiring);
     await sandbox.advanceTime(MX_KNOBS.challengeExpiryMs + 1);
-    await call("GET", `/users/${user}/members/${expiring}/status`);
+    await call("GET", `/users/${other}/members/${expiring}/status`);
     const denied = await createMxbankMember(call, user, "UNAUTHORIZED");
     await pollUntilSettled(call, user, denied);
     await call("PUT", `/users/${user}/members/${denied}`, {

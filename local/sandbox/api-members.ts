@@ -167,6 +167,7 @@ export function createMember(req: ApiRequest): ApiReply {
     challenges: null,
     identified: false,
     extendedHistory: false,
+    backgroundDisabled: m.background_aggregation_is_disabled === true,
     data: null,
     anchorDay: Math.floor(now / DAY_MS) * DAY_MS,
     oauth: {
@@ -221,6 +222,9 @@ export function updateMember(req: ApiRequest): ApiReply {
   }
   if (input.id !== undefined) member.id = input.id ?? null;
   if (input.metadata !== undefined) member.metadata = input.metadata ?? null;
+  if (typeof input.background_aggregation_is_disabled === "boolean") {
+    member.backgroundDisabled = input.background_aggregation_is_disabled;
+  }
   if (secrets !== null) {
     member.secrets = secrets;
     member.isAuthenticated = false;

@@ -113,12 +113,10 @@ export const MX_KNOBS: SandboxKnobs = {
  * old behaviour for now. `MX_SANDBOX_STRICT=1` (or passing these knobs) gives the MX-like values.
  */
 export const LEGACY_DEFAULTS: KnobsPatch = {
+  // The product's refresh tests aggregate again right after connecting (MX: 3 h).
   minAggregationIntervalMs: 0,
+  // The product's sync tests count a whole year of transactions (MX: about 90 days).
   historyDays: 365,
-  aggregatingWhileChallenged: false,
-  sameKindJobAccepted: false,
-  resumeNotChallengedStatus: 422,
-  faults: { retryAfterSeconds: 1 },
 };
 
 const faultsSchema = z.object({
@@ -193,8 +191,20 @@ export function mergeKnobs(current: SandboxKnobs, patch: KnobsPatch): SandboxKno
   return parsed.data;
 }
 
-export const DEFAULT_KNOBS: SandboxKnobs =
-  process.env.MX_SANDBOX_STRICT === "1" ? MX_KNOBS : mergeKnobs(MX_KNOBS, LEGACY_DEFAULTS);
+/**
+ * The defaults: MX-like except LEGACY_DEFAULTS. Env `MX_SANDBOX_STRICT=1` makes them all MX-like;
+ * `MX_SANDBOX_STRICT=historyDays,minAggregationIntervalMs` only the named ones (to flip one at a time).
+ */
+function defaultKnobs(strict: string | undefined): SandboxKnobs {
+  if (strict === "1" || strict === "all") return MX_KNOBS;
+  const names = new Set((strict ?? "").split(",").map((n) => n.trim()));
+  const legacy: Record<string, unknown> = { ...LEGACY_DEFAULTS };
+  for (const name of names) delete legacy[name];
+  if (names.has("retryAfterSeconds")) delete legacy.faults;
+  return mergeKnobs(MX_KNOBS, legacy as KnobsPatch);
+}
+
+export const DEFAULT_KNOBS: SandboxKnobs = defaultKnobs(process.env.MX_SANDBOX_STRICT);
 
 const intFromEnv = z.coerce.number().int();
 const numberFromEnv = z.coerce.number();
@@ -225,6 +235,33 @@ const ENV_KNOBS = {
   MX_SANDBOX_RETRY_AFTER_SECONDS: (v: string, p: KnobsPatch) => {
     p.faults = { ...p.faults, retryAfterSeconds: intFromEnv.parse(v) };
   },
+  MX_SANDBOX_JOB_START_DELAY_MS: (v: string, p: KnobsPatch) => {
+    p.jobStartDelayMs = intFromEnv.parse(v);
+  },
+  MX_SANDBOX_MIN_AGGREGATION_INTERVAL_MS: (v: string, p: KnobsPatch) => {
+    p.minAggregationIntervalMs = intFromEnv.parse(v);
+  },
+  MX_SANDBOX_HISTORY_DAYS: (v: string, p: KnobsPatch) => {
+    p.historyDays = intFromEnv.parse(v);
+  },
+  MX_SANDBOX_MAX_DATE_RANGE_DAYS: (v: string, p: KnobsPatch) => {
+    p.maxDateRangeDays = intFromEnv.parse(v);
+  },
+  MX_SANDBOX_CHALLENGE_EXPIRY_MS: (v: string, p: KnobsPatch) => {
+    p.challengeExpiryMs = intFromEnv.parse(v);
+  },
+  MX_SANDBOX_OAUTH_WINDOW_TTL_MS: (v: string, p: KnobsPatch) => {
+    p.oauthWindowTtlMs = intFromEnv.parse(v);
+  },
+  MX_SANDBOX_WEBHOOK_URL: (v: string, p: KnobsPatch) => {
+    p.webhooks = { ...p.webhooks, url: v };
+  },
+  MX_SANDBOX_WEBHOOK_USERNAME: (v: string, p: KnobsPatch) => {
+    p.webhooks = { ...p.webhooks, username: v };
+  },
+  MX_SANDBOX_WEBHOOK_PASSWORD: (v: string, p: KnobsPatch) => {
+    p.webhooks = { ...p.webhooks, password: v };
+  },
 } as const;
 
 /** Reads the knob variables from the environment; throws naming the variable when one is malformed. */
@@ -236,7 +273,9 @@ export function knobsPatchFromEnv(env: NodeJS.ProcessEnv): KnobsPatch {
     try {
       apply(value, patch);
     } catch {
-      throw new Error(`${name} must be a number (got ${JSON.stringify(value)})`);
+      // Never echo a password-like value.
+      const shown = name.includes("PASSWORD") ? "(hidden)" : JSON.stringify(value);
+      throw new Error(`${name} must be a number (got ${shown})`);
     }
   }
   // Validate ranges now, so a bad value fails at start with the variable's meaning in the message.

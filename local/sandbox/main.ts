@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   console.log(`MX sandbox listening on ${sandbox.url}`);
   console.log(`  MX_BASE_URL=${sandbox.url}`);
   console.log(`  client id: ${sandbox.clientId} (API key from MX_API_KEY, or the documented default)`);
-  console.log(`  knobs: ${JSON.stringify(sandbox.knobs)}`);
+  const { webhooks, ...rest } = sandbox.knobs;
+  // The webhook password is a secret like the API key: never printed.
+  console.log(`  knobs: ${JSON.stringify({ ...rest, webhooks: { ...webhooks, password: "(hidden)" } })}`);
   const stop = () => {
     sandbox.close().then(
       () => process.exit(0),

@@ -66,6 +66,8 @@ export interface MemberRecord {
   challenges: ChallengeRecord[] | null;
   identified: boolean;
   extendedHistory: boolean;
+  /** The member's `background_aggregation_is_disabled`: MX then leaves it alone. */
+  backgroundDisabled: boolean;
   /** Data as of the last successful aggregation; null before the first one. */
   data: MemberDataShape | null;
   anchorDay: number;
@@ -295,6 +297,7 @@ function finishSuccessfully(member: MemberRecord, job: Job, at: number, ctx: Mem
 
 /** Whether MX would aggregate this member in the background (CONNECTED, UPDATED or CREATED, signed in). */
 function backgroundEligible(member: MemberRecord): boolean {
+  if (member.backgroundDisabled) return false;
   if (!["CONNECTED", "UPDATED", "CREATED"].includes(member.connectionStatus)) return false;
   if (member.isOauth && !member.isAuthenticated) return false;
   // An MFA member aggregates in the background with MX's stored tokens, so only once it has signed in.
@@ -413,7 +416,7 @@ const iso = (ms: number | null) =>
 export function memberView(member: MemberRecord, knobs: SandboxKnobs, oauthWindowUri: string | null = null) {
   return {
     aggregated_at: iso(member.aggregatedAt),
-    background_aggregation_is_disabled: false,
+    background_aggregation_is_disabled: member.backgroundDisabled,
     connection_status: member.connectionStatus,
     connection_status_message: CONNECTION_MESSAGES[member.connectionStatus] ?? null,
     guid: member.guid,
