@@ -3,7 +3,14 @@
 // history depth and extend_history, products outside the contract, jobs already running, credential
 // updates, OAuth window expiry, and 429 without Retry-After.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KnobsPatch, MX_KNOBS, type Sandbox, startSandbox } from "../local/sandbox/index";
+import {
+  DEFAULT_KNOBS,
+  type KnobsPatch,
+  LEGACY_DEFAULTS,
+  MX_KNOBS,
+  type Sandbox,
+  startSandbox,
+} from "../local/sandbox/index";
 import {
   type Call,
   createMxbankMember,
@@ -260,6 +267,24 @@ describe("MX sandbox: time, jobs and history", () => {
       expect(final.connection_status).toBe("REJECTED");
     });
 
+    it("knob challengeForegroundJobs: false → a signed-in MFA member's aggregate is not challenged again", async () => {
+      // Prepare
+      const other = await mxSandbox({ challengeForegroundJobs: false, minAggregationIntervalMs: 0 });
+      const user = await other.newUser();
+      const member = await createMxbankMember(other.call, user, "challenge");
+      const challenged = await pollUntilSettled(other.call, user, member);
+      await other.call("PUT", `/users/${user}/members/${member}/resume`, {
+        body: { member: { challenges: [{ guid: challenged.challenges[0].guid, value: "correct" }] } },
+      });
+      await pollUntilSettled(other.call, user, member);
+      // Act
+      await other.call("POST", `/users/${user}/members/${member}/aggregate`);
+      const final = await pollUntilSettled(other.call, user, member);
+      await other.sandbox.close();
+      // Assess
+      expect(final.connection_status).toBe("CONNECTED");
+    });
+
     it.each([
       ["token", "TOKEN"],
       ["image_options", "IMAGE_OPTIONS"],
@@ -442,6 +467,20 @@ describe("MX sandbox: time, jobs and history", () => {
       expect(status.connection_status).toBe("PENDING");
     });
   });
+
+  it.skipIf(process.env.MX_SANDBOX_STRICT !== undefined)(
+    "defaults are MX's except the legacy ones the product still needs",
+    () => {
+      // Assess
+      expect(Object.keys(LEGACY_DEFAULTS).sort()).toEqual(["historyDays", "minAggregationIntervalMs"]);
+      expect({ ...DEFAULT_KNOBS, historyDays: 0, minAggregationIntervalMs: 0 }).toEqual({
+        ...MX_KNOBS,
+        historyDays: 0,
+        minAggregationIntervalMs: 0,
+      });
+      expect(MX_KNOBS).toMatchObject({ historyDays: 90, minAggregationIntervalMs: 3 * HOUR });
+    },
+  );
 
   it("429 carries no Retry-After (MX documents none) unless the knob sets one", async () => {
     // Prepare
