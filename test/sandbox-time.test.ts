@@ -449,6 +449,23 @@ describe("MX sandbox: time, jobs and history", () => {
       expect(status.connection_status).toBe("PENDING");
     });
 
+    it("knob oauthAggregationFails: the redirect says success, the member ends FAILED (the redirect is a hint)", async () => {
+      // Prepare
+      const other = await mxSandbox({ oauthAggregationFails: true });
+      const user = await other.newUser();
+      const { guid, oauth_window_uri: uri } = await oauthWindow(other.call, user);
+      const html = await (await fetch(uri)).text();
+      const authorize = /<a id="authorize" href="([^"]+)"/.exec(html)?.[1] ?? "";
+      // Act
+      const redirect = await fetch(authorize, { redirect: "manual" });
+      const final = await pollUntilSettled(other.call, user, guid);
+      await other.sandbox.close();
+      // Assess
+      expect(new URL(redirect.headers.get("location") ?? "").searchParams.get("status")).toBe("success");
+      expect(final.connection_status).toBe("FAILED");
+      expect(final.successfully_aggregated_at).toBeNull();
+    });
+
     it("cancel: error_reason=CANCELLED; the link is single use", async () => {
       // Prepare
       const user = await newUser();

@@ -71,6 +71,8 @@ export interface SandboxKnobs {
   resumeNotChallengedStatus: number;
   /** How long an oauth_window_uri (and its links) may be used. */
   oauthWindowTtlMs: number;
+  /** The redirect says success but the aggregation after the OAuth sign-in ends FAILED (the redirect is a hint). */
+  oauthAggregationFails: boolean;
   products: ProductKnobs;
   webhooks: WebhookKnobs;
   faults: FaultKnobs;
@@ -93,6 +95,7 @@ export const MX_KNOBS: SandboxKnobs = {
   sameKindJobAccepted: true,
   resumeNotChallengedStatus: 405,
   oauthWindowTtlMs: 10 * 60_000,
+  oauthAggregationFails: false,
   products: { identity: true, extendedHistory: true },
   webhooks: {
     url: null,
@@ -153,6 +156,7 @@ export const knobsSchema = z.object({
   sameKindJobAccepted: z.boolean(),
   resumeNotChallengedStatus: z.union([z.literal(405), z.literal(409), z.literal(422)]),
   oauthWindowTtlMs: z.number().int().min(1).max(DAY_MS),
+  oauthAggregationFails: z.boolean(),
   products: z.object({ identity: z.boolean(), extendedHistory: z.boolean() }),
   webhooks: z.object({
     url: z.string().url().nullable(),

@@ -36,6 +36,8 @@ interface Job {
   /** Whether the last answers were right (decides the end of the `resuming` phase). */
   answersOk: boolean;
   challengeExpiryMs: number;
+  /** Knob oauthAggregationFails as it was when the job started. */
+  failsAfterOauth: boolean;
 }
 
 export type ChallengeType = "TEXT" | "OPTIONS" | "TOKEN" | "IMAGE_DATA" | "IMAGE_OPTIONS";
@@ -206,6 +208,7 @@ export function startJob(
     round: 0,
     answersOk: true,
     challengeExpiryMs: knobs.challengeExpiryMs,
+    failsAfterOauth: kind === "oauth" && knobs.oauthAggregationFails,
   };
   if (member.job.phaseEndsAt <= now) begin(member, member.job, now, ctx);
 }
@@ -342,7 +345,8 @@ function replayPhase(member: MemberRecord, job: Job, ctx: MemberContext): void {
       } else finishSuccessfully(member, job, at, ctx);
       return;
     case "aggregating":
-      finishSuccessfully(member, job, at, ctx);
+      if (job.failsAfterOauth) endJob(member, "FAILED", at, ctx);
+      else finishSuccessfully(member, job, at, ctx);
       return;
   }
 }
