@@ -18,6 +18,7 @@ const syncStateSchema = z.object({
   reason: z.string().optional(),
   counts: z.object({ owners: z.number(), accounts: z.number(), transactions: z.number() }).optional(),
   lastSyncedAt: z.string().optional(),
+  dataAsOf: z.string().optional(),
   error: z.object({ name: z.string(), message: z.string().optional() }).optional(),
 });
 

@@ -23,6 +23,11 @@ export interface SyncState {
   reason?: string; // human readable, when not synced
   counts?: SyncCounts;
   lastSyncedAt?: string; // ISO, last successful sync
+  /**
+   * MX's `successfully_aggregated_at` (ISO) for the data the member's last successful read stored: how
+   * fresh the stored data is at MX. Compared with MX's current value to tell whether MX has new data.
+   */
+  dataAsOf?: string;
   /** For operators, when the run ended on an error: its name and a scrubbed, trimmed message. */
   error?: { name: string; message?: string };
 }
