@@ -143,7 +143,7 @@ describe("the synthesized sync definition", () => {
     expect((challenge.Parameters as JsonObject).Payload).toMatchObject({ "taskToken.$": "$$.Task.Token" });
     expect((challenge.Catch as JsonObject[])[0]).toMatchObject({
       ErrorEquals: ["States.Timeout"],
-      Next: "ChallengeTimedOut",
+      Next: "ChallengeWaitEnded",
     });
   });
 
@@ -336,7 +336,7 @@ describe("the sync workflow's routes", () => {
     },
   );
 
-  it("waits for each MFA answer, then polls from the answer's time; gives up NEEDS_USER after 3 rounds", async () => {
+  it("waits for each MFA answer, then polls from the answer's time; gives up NEEDS_USER after 5 rounds", async () => {
     // Prepare: MX keeps challenging; the app answers every time
     const script: Script = {
       "sync-poll": () => poll("CHALLENGED"),
@@ -350,9 +350,9 @@ describe("the sync workflow's routes", () => {
 
     // Assess
     expect(result.status).toBe("SUCCEEDED");
-    expect(calls["sync-challenge"]?.map((e) => e.round)).toEqual([1, 2, 3]);
+    expect(calls["sync-challenge"]?.map((e) => e.round)).toEqual([1, 2, 3, 4, 5]);
     expect(calls["sync-challenge"]?.[0]?.taskToken).toEqual(expect.any(String));
-    expect(calls["sync-poll"]?.slice(1).map((e) => e.phaseStartedAt)).toEqual([5000, 5000, 5000]);
+    expect(calls["sync-poll"]?.slice(1).map((e) => e.phaseStartedAt)).toEqual([5000, 5000, 5000, 5000, 5000]);
     expect(finish).toMatchObject({ outcome: "NEEDS_USER", connectionStatus: "CHALLENGED" });
   });
 

@@ -3,14 +3,14 @@
 // JSONPath only (no JSONata, no variables): aws-local-stepfunctions does not run those.
 //
 // State document (kept tiny: guids, flags, counts, timings):
-//   request, syncRun, challenge.round, begin{acquired,startedAt,window}, phase.startedAt,
+//   request, syncRun, challenge{round,waitEnded?}, begin{acquired,startedAt,window}, phase.startedAt,
 //   poll{phase,connectionStatus,waitSeconds,elapsedSeconds}, identify?, first?, pageList?, counts?, error?
 import { Duration } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Construct } from "constructs";
-import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
+import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS, DEFAULT_MAX_CHALLENGE_ROUNDS } from "../../shared/domain/sync";
 import { TRANSIENT_MX_ERRORS } from "../../shared/sync/contract";
 
 /** The Lambda behind each task (see /functions). */
@@ -28,7 +28,7 @@ export interface SyncTaskFunctions {
 export interface SyncWorkflowSettings {
   /** How long a run waits for the end user's MFA answer (default DEFAULT_CHALLENGE_TIMEOUT_SECONDS). */
   readonly challengeTimeout?: Duration;
-  /** MFA rounds answered before the run gives up with NEEDS_USER (default 3). */
+  /** MFA rounds answered before the run gives up with NEEDS_USER (default DEFAULT_MAX_CHALLENGE_ROUNDS). */
   readonly maxChallengeRounds?: number;
   /** Transaction pages read at once after the first (default 4). */
   readonly transactionPageConcurrency?: number;
@@ -61,7 +61,7 @@ export function buildSyncDefinition(
   settings: SyncWorkflowSettings = {},
 ): sfn.IChainable {
   const challengeTimeout = settings.challengeTimeout ?? Duration.seconds(DEFAULT_CHALLENGE_TIMEOUT_SECONDS);
-  const maxChallengeRounds = settings.maxChallengeRounds ?? 3;
+  const maxChallengeRounds = settings.maxChallengeRounds ?? DEFAULT_MAX_CHALLENGE_ROUNDS;
   const { retried, invoke } = taskBuilders(scope);
   const end = finishStates(scope, invoke("Finish", fns.finish, {}));
 
@@ -141,10 +141,19 @@ export function buildSyncDefinition(
       resultPath: "$.phase",
     }),
   );
+  // An unanswered wait does not end the run on its own: MX may have expired the challenge (EXPIRED ends
+  // NEEDS_USER with its reason), so one more poll reads MX's verdict; still CHALLENGED → TIMED_OUT.
   // The timeout's Catch comes before the catch-all: the first matching Catch wins.
-  awaitChallenge.addCatch(end.challengeTimedOut, { errors: [sfn.Errors.TIMEOUT], resultPath: "$.error" });
+  awaitChallenge.addCatch(
+    sfn.Pass.jsonPath(scope, "ChallengeWaitEnded", {
+      parameters: { round: J.numberAt("$.challenge.round"), waitEnded: true },
+      resultPath: "$.challenge",
+    }).next(pollSoon),
+    { errors: [sfn.Errors.TIMEOUT], resultPath: "$.error" },
+  );
   end.catchAll(awaitChallenge).next(pollSoon);
   challenged
+    .when(sfn.Condition.isPresent("$.challenge.waitEnded"), end.challengeTimedOut)
     .when(
       sfn.Condition.numberGreaterThanEquals("$.challenge.round", maxChallengeRounds),
       end.tooManyChallenges,

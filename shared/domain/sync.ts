@@ -14,8 +14,20 @@ export const isUnsyncedEnd = (status: string): boolean => UNSYNCED.has(status);
 /**
  * How long a run waits for the end user's MFA answer, in seconds: the AwaitChallenge state's timeout, and
  * the life of the stored task token (infra sets both from one value; this is its default).
+ *
+ * Longer than MX's own expiry of an unanswered challenge (about 5 minutes, then EXPIRED) on purpose: the
+ * user keeps every second MX gives them, and the run's poll after the wait then reads MX's verdict
+ * (EXPIRED → NEEDS_USER with its reason) instead of guessing TIMED_OUT while MX would still take the answer.
+ * An answer sent after MX expired the challenge is refused by MX (405) and resumes the run at once.
  */
 export const DEFAULT_CHALLENGE_TIMEOUT_SECONDS = 600;
+
+/**
+ * MFA rounds a run follows before it gives up with NEEDS_USER. MX may ask several in a row, each with new
+ * guids (pick where to send a code, then type the code; or a chain of security questions); a round MX
+ * withdraws before it is shown also counts, so the loop stays bounded.
+ */
+export const DEFAULT_MAX_CHALLENGE_ROUNDS = 5;
 
 /** Connection statuses the Poll task reports for ends MX answers as HTTP errors, not as a status. */
 export const MEMBER_NOT_FOUND = "MEMBER_NOT_FOUND";

@@ -55,6 +55,13 @@ export class MxNotFoundError extends MxError {
 export class MxConflictError extends MxError {
   override name = "MxConflictError";
 }
+/**
+ * 405: MX refused because a constraint was not met, e.g. `resume` on a member that is no longer
+ * CHALLENGED (the challenge expired, or was answered elsewhere).
+ */
+export class MxNotAllowedError extends MxError {
+  override name = "MxNotAllowedError";
+}
 /** 429 after the client's own retries. */
 export class MxRateLimitedError extends MxError {
   override name = "MxRateLimitedError";
@@ -105,6 +112,7 @@ export function errorForStatus(
   if (status === 400 || status === 422) return new MxBadRequestError(message, all);
   if (status === 401 || status === 403) return new MxUnauthorizedError(message, all);
   if (status === 404) return new MxNotFoundError(message, all);
+  if (status === 405) return new MxNotAllowedError(message, all);
   if (status === 409) return new MxConflictError(message, all);
   if (status === 429) return new MxRateLimitedError(message, all);
   if (status >= 500) return new MxUnavailableError(message, all);

@@ -63,17 +63,38 @@ export const memberSchema = z.object({
 });
 export type Member = z.infer<typeof memberSchema>;
 
-const optionSchema = z.object({ guid: nullableString, label: nullableString, value: nullableString });
-const imageOptionSchema = z.object({ guid: nullableString, label: nullableString, data_uri: nullableString });
+// Every field of the spec's ChallengeResponse, OptionResponse and ImageOptionResponse: the API shows the
+// prompts as MX shaped them, and the answer to an OPTIONS or IMAGE_OPTIONS prompt is the chosen `value`.
+const optionSchema = z.object({
+  guid: nullableString,
+  label: nullableString.meta({ description: "What to show the user." }),
+  value: nullableString.meta({ description: "What to send back as the answer when the user picks it." }),
+});
+const imageOptionSchema = z.object({
+  guid: nullableString,
+  label: nullableString.meta({ description: "A name for the picture (e.g. IMAGE_1)." }),
+  value: nullableString.meta({ description: "What to send back as the answer when the user picks it." }),
+  data_uri: nullableString.meta({ description: "The picture itself, as a data: URI." }),
+});
+
+/** The challenge types MX sends (docs.mx.com "Multifactor Authentication"); MX may add others. */
+export const CHALLENGE_TYPES = ["TEXT", "OPTIONS", "TOKEN", "IMAGE_DATA", "IMAGE_OPTIONS"] as const;
 
 export const challengeSchema = z.object({
   guid: z.string(),
   field_name: nullableString,
-  label: nullableString,
-  type: nullableString,
-  image_data: nullableString,
-  options: z.array(optionSchema).nullish(),
-  image_options: z.array(imageOptionSchema).nullish(),
+  label: nullableString.meta({ description: "The question to show the user." }),
+  type: nullableString.meta({
+    description: `How to ask: ${CHALLENGE_TYPES.join(", ")} (or a type MX adds later; show the label).`,
+  }),
+  image_data: nullableString.meta({
+    description: "IMAGE_DATA: the picture the question is about, a data: URI.",
+  }),
+  options: z.array(optionSchema).nullish().meta({ description: "OPTIONS: pick one; answer with its value." }),
+  image_options: z
+    .array(imageOptionSchema)
+    .nullish()
+    .meta({ description: "IMAGE_OPTIONS: pick one picture; answer with its value." }),
 });
 export type Challenge = z.infer<typeof challengeSchema>;
 

@@ -4,7 +4,13 @@
 // stored, logged or returned.
 import { MemberNotFoundError, NoChallengeError, UnprocessableRequestError } from "../domain/errors";
 import type { MxApi } from "../mx/api";
-import { MxBadRequestError, MxConflictError, MxRateLimitedError, MxUnauthorizedError } from "../mx/errors";
+import {
+  MxBadRequestError,
+  MxConflictError,
+  MxNotAllowedError,
+  MxRateLimitedError,
+  MxUnauthorizedError,
+} from "../mx/errors";
 import { SyncLeaseLostError } from "../storage/errors";
 import type { MemberStore } from "../storage/ports";
 import type { SfnPort } from "./sfn";
@@ -71,6 +77,13 @@ export async function answerChallenge(
         challenges,
         taskToken,
         options.challengeTimeoutSeconds,
+      );
+    } else if (error instanceof MxNotAllowedError) {
+      // 405: MX no longer waits for an answer (the challenge expired, ~5 min at MX, or the status moved
+      // on). The run resumes at once and its next poll ends it as MX says (EXPIRED → NEEDS_USER).
+      await deps.sfn.sendTaskSuccess(taskToken, { phaseStartedAt: (deps.clock ?? systemClock)().getTime() });
+      throw new NoChallengeError(
+        "The bank no longer waits for this answer (the security question expired or was answered); the member's sync status says what happened.",
       );
     } else {
       // MX may have taken them (timeout, 5xx) or the member is gone: re-sending could count as a second
