@@ -3,6 +3,7 @@
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import { ApiError, NotFoundError } from "../shared/api/errors";
 import { errorResponse } from "../shared/api/http";
 import { memberIdempotencyId } from "../shared/api/idempotency";
@@ -220,5 +221,25 @@ describe("OpenAPI description", () => {
     expect(validate(samples[4])).toBe(false);
     expect(validate(samples[5])).toBe(false);
     expect(JSON.stringify(doc)).toContain('"writeOnly":true');
+  });
+
+  it("describes every MFA prompt shape as MX sends it: options and image options with label and value", () => {
+    // Act
+    const schema = z.toJSONSchema(operations.GetChallenges?.response ?? z.never(), { io: "output" });
+    const prompt = (
+      schema as { properties: { challenges: { items: { properties: Record<string, unknown> } } } }
+    ).properties.challenges.items.properties;
+    const itemsOf = (field: unknown) =>
+      Object.keys(
+        (field as { anyOf: { items?: { properties: object } }[] }).anyOf[0]?.items?.properties ?? {},
+      ).sort();
+
+    // Assess
+    expect(Object.keys(prompt)).toEqual(
+      expect.arrayContaining(["guid", "label", "type", "image_data", "options", "image_options"]),
+    );
+    expect(itemsOf(prompt.options)).toEqual(["guid", "label", "value"]);
+    expect(itemsOf(prompt.image_options)).toEqual(["data_uri", "guid", "label", "value"]);
+    expect(JSON.stringify(prompt.type)).toContain("IMAGE_OPTIONS");
   });
 });

@@ -58,6 +58,11 @@ export const operations: Record<string, Operation> = {
   },
   GetChallenges: {
     summary: "The MFA prompts waiting for the user",
+    description:
+      "As MX shapes them (TEXT, OPTIONS, TOKEN, IMAGE_DATA, IMAGE_OPTIONS; options and image options carry " +
+      "`label` and `value`, pictures are data: URIs). The bank may ask several rounds in a row, each with new " +
+      "guids: after an answer, wait for `challenges_waiting` again. An unanswered prompt expires at MX after " +
+      "about 5 minutes: the sync then ends NEEDS_USER with a reason.",
     params: s.memberParamsSchema,
     status: 200,
     response: s.challengesResponseSchema,
@@ -65,6 +70,10 @@ export const operations: Record<string, Operation> = {
   },
   AnswerChallenges: {
     summary: "Answer the MFA prompts; the sync resumes",
+    description:
+      "One answer per waiting prompt guid: the typed text, or the `value` of the chosen option or image. " +
+      "409 `no_challenge` when nothing waits any more (already answered, the sync ended, or MX expired the " +
+      "prompt); the member's sync status then says what happened.",
     params: s.memberParamsSchema,
     body: s.answerChallengesBodySchema,
     status: 202,
