@@ -80,7 +80,7 @@ describe("connecting an OAuth member", () => {
     expect(res.status).toBe(302);
     const back = new URL(res.headers.location ?? "");
     expect(`${back.origin}${back.pathname}`).toBe(APP_URL);
-    expect(Object.fromEntries(back.searchParams)).toEqual({ status: "success", member_guid: member.guid });
+    expect(Object.fromEntries(back.searchParams)).toEqual({ status: "received", member_guid: member.guid });
     const run = world.started.find((s) => s.name.startsWith(`${member.guid}-oauth-`));
     expect(run?.input).toMatchObject({ userId: sub, memberGuid: member.guid, mode: "initial" });
     expect(res.headers["referrer-policy"]).toBe("no-referrer");
@@ -115,7 +115,7 @@ describe("connecting an OAuth member", () => {
 
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^text\/html/);
-    expect(res.text).toContain("Bank connected");
+    expect(res.text).toContain("Sign-in received");
   });
 
   it("a retried identical create returns the same member with a fresh window", async () => {

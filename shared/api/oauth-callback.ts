@@ -35,9 +35,11 @@ const refused = (status: number, message: string): CallbackOutcome => ({
   message,
 });
 
-/** Why the bank sent the user back without connecting, in words for the app to show. */
+/** Why the bank sent the user back without connecting, in words for the app to show (MX's error_reason). */
 const ERROR_REASONS: Record<string, string> = {
   CANCELLED: "The user cancelled at the bank before connecting.",
+  SESSION_EXPIRED:
+    "The bank's sign-in page expired before the user finished. Start connecting again from the app.",
   DENIED: "The bank did not allow the connection.",
   IMPEDED: "The bank needs the user to take an action on its website before connecting.",
   PROVIDER_ERROR: "The bank had a problem. Try again later.",
@@ -97,8 +99,9 @@ export async function handleOauthCallback(
   }
 
   if (member.redirectUrl && isAllowedRedirect(member.redirectUrl, deps.redirectAllowList)) {
+    // "received", not "success": MX's redirect is a hint; the member's sync status says whether it connected.
     const outcome: Record<string, string> = {
-      status: succeeded ? "success" : "error",
+      status: succeeded ? "received" : "error",
       member_guid: member.memberGuid,
     };
     if (!succeeded && query.error_reason) outcome.error_reason = query.error_reason;
@@ -108,8 +111,9 @@ export async function handleOauthCallback(
     ? {
         kind: "page",
         status: 200,
-        title: "Bank connected",
-        message: "You can close this window and return to the app while your accounts are synced.",
+        title: "Sign-in received",
+        message:
+          "The bank sent you back. The connection is being checked now: return to the app to see whether it worked. You can close this window.",
       }
     : {
         kind: "page",
