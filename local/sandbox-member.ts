@@ -36,6 +36,7 @@ export async function connectMxbankMember(
     memberGuid: created.guid,
     identify,
     mode: "initial",
+    trigger: "create",
   };
   return { member, request };
 }

@@ -71,6 +71,9 @@ export const refreshConfigSchema = tableConfigSchema.extend({
   REFRESH_PAGE_SIZE: positiveInt(100).pipe(z.number().max(1000)),
 });
 
+/** Lambdas that publish app events (shared/events): the bus the stack creates. */
+export const eventsConfigSchema = z.object({ EVENT_BUS_NAME: z.string().min(1).max(256) });
+
 /** Raised when the environment does not satisfy a schema: names each bad variable, never its value. */
 export class ConfigError extends Error {
   override name = "ConfigError";

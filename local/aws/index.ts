@@ -3,13 +3,15 @@
 //  - Step Functions (JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`): StartExecution,
 //    DescribeExecution, StopExecution, ListExecutions, SendTaskSuccess, SendTaskFailure, backed by the
 //    local workflow runner;
-//  - Secrets Manager (JSON 1.1, `X-Amz-Target: secretsmanager.GetSecretValue`): an in-memory map.
+//  - Secrets Manager (JSON 1.1, `X-Amz-Target: secretsmanager.GetSecretValue`): an in-memory map;
+//  - EventBridge (JSON 1.1, `AWSEvents.PutEvents`): local/aws/events.ts.
 // Requests are not authenticated (signatures are ignored): it listens on loopback only.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as z from "zod";
 import { AwsApiError, type LocalStepFunctions } from "../workflow/executions";
+import { type LocalEventBridge, localEventBridge } from "./events";
 
 export interface LocalAwsOptions {
   /** Serves the Step Functions operations (omit to answer them with an error). */
@@ -33,6 +35,8 @@ export interface LocalAws {
   secretReads(): number;
   /** A secret's value by name or ARN, read in-process (not counted): for tests that sign with the key. */
   readSecret(idOrArn: string): string | undefined;
+  /** EventBridge PutEvents on the stack's bus (local/aws/events.ts): what was published. */
+  events: LocalEventBridge;
   close(): Promise<void>;
 }
 
@@ -114,7 +118,10 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     return stepFunctions;
   };
 
+  const events = localEventBridge(region, accountId);
+
   const operations: Record<string, (body: unknown) => unknown> = {
+    "AWSEvents.PutEvents": (body) => events.putEvents(body, parse),
     "AWSStepFunctions.StartExecution": (body) => sfn().startExecution(parse(requests.StartExecution, body)),
     "AWSStepFunctions.DescribeExecution": (body) =>
       sfn().describeExecution(parse(requests.DescribeExecution, body)),
@@ -164,7 +171,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
 
   const server = createServer(async (request, response) => {
     const target = String(request.headers["x-amz-target"] ?? "");
-    const contentType = target.startsWith("secretsmanager.")
+    const contentType =
+      target.startsWith("secretsmanager.") || target.startsWith("AWSEvents.")
       ? "application/x-amz-json-1.1"
       : "application/x-amz-json-1.0";
     try {
@@ -204,13 +212,20 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
 
   return {
     endpoint,
-    env: { AWS_ENDPOINT_URL_SFN: endpoint, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint },
+    env: {
+      AWS_ENDPOINT_URL_SFN: endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
+      // The bus lives here, so its name comes from here (the deployed stack sets its own).
+      EVENT_BUS_NAME: events.busName,
+    },
     putSecret,
     attachStepFunctions: (backend) => {
       stepFunctions = backend;
     },
     secretReads: () => secretReads,
     readSecret: (idOrArn) => findSecret(idOrArn)?.value,
+    events,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -4,6 +4,7 @@ import * as z from "zod";
 import {
   baseConfigSchema,
   challengeConfigSchema,
+  eventsConfigSchema,
   loadConfig,
   mxConfigSchema,
   stateMachineConfigSchema,
@@ -48,6 +49,7 @@ export function routeConfigSchemas(needs: RouteNeeds): z.ZodObject[] {
   if (needs.publicUrl) schemas.push(publicUrlConfigSchema);
   // The AwaitChallenge state's timeout: a refused answer's token is given back this long.
   if (needs.taskResponse) schemas.push(challengeConfigSchema);
+  if (needs.events) schemas.push(eventsConfigSchema);
   return schemas;
 }
 

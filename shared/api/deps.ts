@@ -9,6 +9,7 @@ import {
   stateMachineConfigSchema,
   tableConfigSchema,
 } from "../config";
+import type { EventPublisher } from "../events/ports";
 import { tableStores } from "../lambda/dynamo";
 import { type MxContext, mxClient, mxSecret } from "../lambda/mx";
 import type { MxApi } from "../mx/api";
@@ -36,9 +37,15 @@ type NeedsStepFunctions = { startExecution: true } | { stopExecution: true } | {
  * The adapters a route's handler must hand to `apiHandler`: the Step Functions module when the route
  * touches the workflow, nothing otherwise (so the other bundles never load the SFN client).
  */
-export type RouteAdapters<N extends RouteNeeds> = N extends NeedsStepFunctions
+export type RouteAdapters<N extends RouteNeeds> = (N extends NeedsStepFunctions
   ? { stepFunctions: StepFunctions }
-  : { stepFunctions?: never };
+  : { stepFunctions?: never }) &
+  (N extends { events: true } ? { appEvents: AppEvents } : { appEvents?: never });
+
+/** The app-events module (shared/events/lambda.ts), passed in by the handlers that publish (only their bundles load it). */
+export interface AppEvents {
+  eventPublisher(): EventPublisher;
+}
 
 /** Known once the container has started: configuration, stores and adapters. */
 export type LoadedDeps<N extends RouteNeeds> = { now: () => Date } & (N extends {
@@ -50,7 +57,8 @@ export type LoadedDeps<N extends RouteNeeds> = { now: () => Date } & (N extends 
   (N extends { stopExecution: true } ? { stopRun: (syncRun: string) => Promise<void> } : unknown) &
   (N extends { redirects: true } ? { redirectAllowList: readonly string[] } : unknown) &
   (N extends { publicUrl: true } ? { apiBaseUrl: string } : unknown) &
-  (N extends { taskResponse: true } ? { challengeTimeoutSeconds: number } : unknown);
+  (N extends { taskResponse: true } ? { challengeTimeoutSeconds: number } : unknown) &
+  (N extends { events: true } ? { events: EventPublisher } : unknown);
 
 /** Everything a route's handler gets: the loaded deps plus, per invocation, MX's client and the signing keys. */
 export type RouteDeps<N extends RouteNeeds> = LoadedDeps<N> &
@@ -73,7 +81,11 @@ export function buildRoute<N extends RouteNeeds>(needs: N, adapters: RouteAdapte
   const middlewares: MiddlewareObj[] = [];
   if (needs.table !== "none") Object.assign(loaded, tableStores(config(tableConfigSchema).TABLE_NAME));
   // The conditional type is unresolved for a generic N: read the field as what it is at run time.
-  const { stepFunctions } = adapters as { stepFunctions?: StepFunctions };
+  const { stepFunctions, appEvents } = adapters as { stepFunctions?: StepFunctions; appEvents?: AppEvents };
+  if (needs.events) {
+    if (!appEvents) throw new Error("apiHandler: this route needs the app-events adapter");
+    loaded.events = appEvents.eventPublisher();
+  }
   if (needs.startExecution || needs.stopExecution || needs.taskResponse) {
     if (!stepFunctions) throw new Error("apiHandler: this route needs the Step Functions adapters");
     const arn =

@@ -1,5 +1,6 @@
 // The Connect API's member use cases. Each takes its ports (MX, stores, workflow, keys, clock) and the
 // caller's user id; a guid the user does not own is NotFound exactly like a missing one.
+import type { EventPublisher } from "../events/ports";
 import type { MxApi } from "../mx/api";
 import { MxBadRequestError, MxConflictError, MxNotFoundError } from "../mx/errors";
 import type { Member } from "../mx/schemas";
@@ -96,7 +97,7 @@ export async function createMember(
 
   if (!isOauth) {
     // Credentials: MX is already connecting; the named run makes a retried create start nothing new.
-    await startSync(deps.sfn, stored, "initial", initialRunName(created.guid));
+    await startSync(deps.sfn, stored, "initial", initialRunName(created.guid), { trigger: "create" });
     const current = (await deps.members.getMember(userId, created.guid)) ?? stored;
     return { member: memberView(current) };
   }
@@ -193,7 +194,9 @@ export async function syncMember(
   const held = member.sync.syncRun !== undefined && (member.sync.leaseExpiresAt ?? 0) > now.getTime();
   if (held) return { member: memberView(member), started: false };
   // A run holding the member is left alone; the lease covers a start that races one anyway.
-  const { started } = await startSync(deps.sfn, member, "refresh", userRefreshRunName(memberGuid, now));
+  const { started } = await startSync(deps.sfn, member, "refresh", userRefreshRunName(memberGuid, now), {
+    trigger: "user",
+  });
   return { member: memberView(member), started };
 }
 
@@ -207,6 +210,8 @@ export async function deleteMember(
     members: MemberStore;
     /** Stops the sync execution of that name; resolves when it is stopped or already ended. */
     stopRun: (syncRun: string) => Promise<void>;
+    events: EventPublisher;
+    now: Clock;
   },
   userId: string,
   memberGuid: string,
@@ -220,4 +225,10 @@ export async function deleteMember(
   }
   // The store deletes the rows, then the member item (retry-safe): one scan of the member's rows.
   await deps.members.deleteMember(userId, memberGuid);
+  // After the rows are gone, so an app reacting to it finds nothing left. A retried delete finds no member
+  // (404) and does not publish again.
+  await deps.events.publish({
+    type: "member.deleted",
+    detail: { user_id: userId, member_guid: memberGuid, deleted_at: deps.now().toISOString() },
+  });
 }

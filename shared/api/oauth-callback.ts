@@ -80,7 +80,10 @@ export async function handleOauthCallback(
   const runName = oauthRunName(member.memberGuid, state.nonce);
   if (succeeded) {
     // The redirect is a hint: the workflow reads the member's real status from MX and decides.
-    await startSync(deps.sfn, member, "initial", runName);
+    // A member that synced before is coming back through a new OAuth window (a reconnect).
+    await startSync(deps.sfn, member, "initial", runName, {
+      trigger: member.sync.lastSyncedAt === undefined ? "oauth" : "reconnect",
+    });
   } else {
     const reason =
       (query.error_reason && ERROR_REASONS[query.error_reason]) ??

@@ -1,9 +1,11 @@
 // The read routes: owners, accounts and transactions, served from DynamoDB only (never MX on a read).
+import type { SyncHistory } from "../history/ports";
 import type { Account, AccountOwner, Transaction } from "../mx/schemas";
 import { InvalidCursorError, InvalidQueryError } from "../storage/errors";
 import type { BankDataStore, MemberStore } from "../storage/ports";
 import { BadRequestError, NotFoundError } from "./errors";
 import { findOwnedMember } from "./members";
+import { syncRunView } from "./views";
 
 export async function listOwners(
   deps: { members: MemberStore; bankData: BankDataStore },
@@ -41,6 +43,31 @@ export async function listTransactions(
       throw new BadRequestError("query.cursor: is not a cursor this API issued for this query");
     }
     if (error instanceof InvalidQueryError) throw new BadRequestError(`query: ${error.message}`);
+    throw error;
+  }
+}
+
+export interface SyncsPage {
+  syncs: ReturnType<typeof syncRunView>[];
+  next_cursor?: string;
+}
+
+/** The member's sync runs, newest first, a page at a time (opaque cursor, like the transactions route). */
+export async function listSyncs(
+  deps: { members: MemberStore; history: SyncHistory },
+  userId: string,
+  memberGuid: string,
+  query: { limit: number; cursor?: string },
+): Promise<SyncsPage> {
+  await findOwnedMember(deps.members, userId, memberGuid);
+  try {
+    const page = await deps.history.listRuns(userId, memberGuid, query);
+    const syncs = page.runs.map(syncRunView);
+    return page.cursor ? { syncs, next_cursor: page.cursor } : { syncs };
+  } catch (error) {
+    if (error instanceof InvalidCursorError) {
+      throw new BadRequestError("query.cursor: is not a cursor this API issued for this member");
+    }
     throw error;
   }
 }

@@ -21,6 +21,8 @@ export interface RouteNeeds {
   readonly redirects?: true;
   /** API_BASE_URL, this API's public URL: `deps.apiBaseUrl`. */
   readonly publicUrl?: true;
+  /** Publishes app events (shared/events): EVENT_BUS_NAME, PutEvents on the bus, `deps.events`. */
+  readonly events?: true;
 }
 
 export interface ApiRoute {
@@ -105,7 +107,7 @@ const routes = [
     path: "/v1/members/{member_guid}",
     entry: "functions/api-delete-member.ts",
     id: "DeleteMember",
-    needs: { mx: true, table: "readWrite", stopExecution: true },
+    needs: { mx: true, table: "readWrite", stopExecution: true, events: true },
   },
   {
     method: "GET",
@@ -135,6 +137,20 @@ const routes = [
     public: true,
     id: "OauthCallback",
     needs: { table: "readWrite", signingKey: true, startExecution: true, redirects: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/members/{member_guid}/syncs",
+    entry: "functions/api-list-syncs.ts",
+    id: "ListSyncs",
+    needs: { table: "read" },
+  },
+  {
+    method: "POST",
+    path: "/v1/members/{member_guid}/reconnect",
+    entry: "functions/api-reconnect-member.ts",
+    id: "ReconnectMember",
+    needs: { mx: true, table: "readWrite", signingKey: true, startExecution: true, publicUrl: true },
   },
 ] as const satisfies readonly ApiRoute[];
 

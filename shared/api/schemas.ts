@@ -2,6 +2,8 @@
 // and generate the OpenAPI description (openapi.ts, via zod 4's z.toJSONSchema), so the two never drift.
 import * as z from "zod";
 import { SYNC_STATUSES } from "../domain/connection";
+import { SYNC_TRIGGERS } from "../domain/triggers";
+import { SYNC_HISTORY_DEFAULT_PAGE, SYNC_HISTORY_MAX_PAGE } from "../history/settings";
 import {
   accountOwnerSchema,
   accountSchema,
@@ -146,6 +148,9 @@ export const syncViewSchema = z.object({
   finished_at: z.string().nullable(),
   last_synced_at: z.string().nullable(),
   reason: z.string().nullable().meta({ description: "Human-readable, when the member is not synced." }),
+  consecutive_failures: z.number().int().meta({
+    description: "Runs in a row that ended other than SYNCED since the last SYNCED one.",
+  }),
 });
 
 export const memberViewSchema = z.object({
@@ -155,6 +160,9 @@ export const memberViewSchema = z.object({
   identify: z.boolean(),
   connection_status: z.string().nullable().meta({ description: "MX's connection status, as last seen." }),
   challenges_waiting: z.boolean().meta({ description: "True when an MFA answer is awaited." }),
+  needs_user_action: z.boolean().meta({
+    description: "True when only the user can fix the connection: reconnect it (sync.reason says why).",
+  }),
   sync: syncViewSchema,
   created_at: z.string(),
   updated_at: z.string(),
@@ -185,6 +193,48 @@ export const transactionsResponseSchema = z.object({
   transactions: z.array(transactionSchema),
   next_cursor: z.string().optional().meta({ description: "Present when there are older transactions." }),
 });
+export const syncRunViewSchema = z.object({
+  run_id: z.string(),
+  trigger: z.enum(SYNC_TRIGGERS).meta({ description: "What started the run." }),
+  started_at: z.string(),
+  finished_at: z.string(),
+  outcome: z.string().meta({ description: "SYNCED, NEEDS_USER, FAILED or TIMED_OUT." }),
+  reason: z.string().nullable(),
+  rows_written: z
+    .number()
+    .int()
+    .meta({ description: "Owners, accounts and transactions written (new or updated)." }),
+  rows_removed: z
+    .number()
+    .int()
+    .meta({ description: "Stored rows removed (pending transactions MX dropped)." }),
+  mx_calls: z.number().int().nullable().meta({ description: "HTTP requests sent to MX, when counted." }),
+});
+export const syncRunsResponseSchema = z.object({
+  syncs: z.array(syncRunViewSchema),
+  next_cursor: z.string().optional().meta({ description: "Present when there are older runs." }),
+});
+export const listSyncsQuerySchema = z.strictObject({
+  limit: queryInt(1, SYNC_HISTORY_MAX_PAGE, SYNC_HISTORY_DEFAULT_PAGE),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_=-]{1,2048}$/, "must be the next_cursor of a previous page")
+    .optional()
+    .meta({ description: "Opaque: the `next_cursor` of the previous page." }),
+});
+/** Reconnect: new credentials for a credential member; no body (or `{}`) for an OAuth member's new window. */
+export const reconnectBodySchema = z
+  .strictObject({ credentials: z.array(credentialAnswerSchema).min(1).max(20).optional() })
+  .default({});
+export type ReconnectBody = z.infer<typeof reconnectBodySchema>;
+export const reconnectResponseSchema = z.object({
+  member: memberViewSchema.extend({
+    oauth_window_uri: z.string().optional().meta({
+      description: "OAuth members: open it in the system browser (single use).",
+    }),
+  }),
+});
+
 export const errorResponseSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
 });

@@ -1,8 +1,13 @@
 // What the API shows of a stored member: MX's connection status and the latest sync run, snake_case like
 // MX. Never the task token, never a challenge answer (none is ever stored).
+
+import type * as z from "zod";
 import { isUnsyncedEnd } from "../domain/sync";
+import type { SyncRun } from "../history/ports";
 import type { MemberRecord } from "../storage/ports";
-import type { MemberView } from "./schemas";
+import type { MemberView, syncRunViewSchema } from "./schemas";
+
+type SyncRunView = z.infer<typeof syncRunViewSchema>;
 
 export function memberView(member: MemberRecord): MemberView {
   const { sync } = member;
@@ -16,6 +21,7 @@ export function memberView(member: MemberRecord): MemberView {
     identify: member.identify,
     connection_status: member.connectionStatus ?? null,
     challenges_waiting: sync.status === "CHALLENGED" && (member.challenges?.length ?? 0) > 0,
+    needs_user_action: sync.status === "NEEDS_USER",
     sync: {
       status: sync.status,
       counts: sync.counts ?? null,
@@ -23,8 +29,24 @@ export function memberView(member: MemberRecord): MemberView {
       finished_at: sync.finishedAt ?? null,
       last_synced_at: sync.lastSyncedAt ?? null,
       reason,
+      consecutive_failures: sync.consecutiveFailures ?? 0,
     },
     created_at: member.createdAt,
     updated_at: member.updatedAt,
+  };
+}
+
+/** One run of the member's sync history, as GET /v1/members/{guid}/syncs shows it. */
+export function syncRunView(run: SyncRun): SyncRunView {
+  return {
+    run_id: run.runId,
+    trigger: run.trigger,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
+    outcome: run.outcome,
+    reason: run.reason ?? null,
+    rows_written: run.rows.written,
+    rows_removed: run.rows.removed,
+    mx_calls: run.mxCalls ?? null,
   };
 }

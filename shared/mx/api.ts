@@ -74,6 +74,15 @@ export interface MxApi {
     answers: { guid: string; value: string }[],
   ): Promise<Member>;
   requestOauthWindowUri(userGuid: string, memberGuid: string, query?: OauthWindowQuery): Promise<Member>;
+  /**
+   * Reconnect: PUT the member with the user's new credentials; MX then aggregates with them. Retried only
+   * when MX provably did not get it (a resent password could count as another failed attempt at the bank).
+   */
+  updateMemberCredentials(
+    userGuid: string,
+    memberGuid: string,
+    credentials: { guid: string; value: string }[],
+  ): Promise<Member>;
   listAccountOwners(userGuid: string, memberGuid: string, page?: PageRequest): Promise<Page<AccountOwner>>;
   listAccounts(userGuid: string, memberGuid: string, page?: PageRequest): Promise<Page<Account>>;
   listTransactions(

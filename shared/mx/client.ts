@@ -261,6 +261,18 @@ export function createMxClient(options: MxClientOptions): MxClient {
       return body.member;
     },
 
+    async updateMemberCredentials(userGuid, memberGuid, credentials) {
+      const body = await call({
+        method: "PUT",
+        pathTemplate: MEMBER,
+        pathParams: { user_guid: userGuid, member_guid: memberGuid },
+        body: { member: { credentials: credentials.map(({ guid, value }) => ({ guid, value })) } },
+        schema: memberBody,
+        retry: "unsent-only",
+      });
+      return body.member;
+    },
+
     async requestOauthWindowUri(userGuid, memberGuid, query: OauthWindowQuery = {}) {
       const body = await call({
         method: "GET",

@@ -4,6 +4,8 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoBankDataStore } from "./bank-data-store";
 import { type BatchWriteOptions, defaultSleep } from "./batch";
 import type { StoreContext } from "./context";
+import type { SyncHistory } from "../history/ports";
+import { DynamoSyncHistory } from "./history-store";
 import { DynamoMemberStore } from "./member-store";
 import { DynamoOnceStore } from "./once-store";
 import type { BankDataStore, MemberStore, OnceStore } from "./ports";
@@ -32,6 +34,8 @@ export interface Stores {
   members: MemberStore;
   bankData: BankDataStore;
   once: OnceStore;
+  /** Each member's sync runs (shared/history/ports.ts). */
+  history: SyncHistory;
 }
 
 export function createStores(options: StoresOptions): Stores {
@@ -45,5 +49,6 @@ export function createStores(options: StoresOptions): Stores {
     members: new DynamoMemberStore(context),
     bankData: new DynamoBankDataStore(context),
     once: new DynamoOnceStore(context),
+    history: new DynamoSyncHistory(context),
   };
 }

@@ -94,6 +94,25 @@ export function isTransactionCursorKey(
   );
 }
 
+// ---- sync history (in the user's partition, next to the member) -------------------------------------------
+
+/** Every run of a member: `SYNC#<memberGuid>#<startedAt ISO>#<syncRun>`, so a backwards query is newest first. */
+export const syncRunSkPrefix = (memberGuid: string) => `SYNC#${memberGuid}#`;
+export const syncRunKey = (
+  userId: string,
+  memberGuid: string,
+  startedAt: string,
+  runId: string,
+): ItemKey => ({
+  [PARTITION_KEY]: userPk(userId),
+  [SORT_KEY]: `${syncRunSkPrefix(memberGuid)}${startedAt}#${runId}`,
+});
+/** Whether a history cursor's key is one of this user's member's runs (so a cursor cannot steer the query). */
+export const isSyncRunCursorKey = (userId: string, memberGuid: string, pk: string, sk: string) =>
+  pk === userPk(userId) &&
+  sk.startsWith(syncRunSkPrefix(memberGuid)) &&
+  sk.length > syncRunSkPrefix(memberGuid).length;
+
 // ---- single-use keys -------------------------------------------------------------------------------------
 
 export const onceKey = (key: string): ItemKey => ({ [PARTITION_KEY]: `ONCE#${key}`, [SORT_KEY]: "ONCE" });

@@ -19,6 +19,8 @@ const syncStateSchema = z.object({
   counts: z.object({ owners: z.number(), accounts: z.number(), transactions: z.number() }).optional(),
   lastSyncedAt: z.string().optional(),
   dataAsOf: z.string().optional(),
+  aggregation: z.enum(["AGGREGATED", "DECLINED"]).optional(),
+  consecutiveFailures: z.number().optional(),
   error: z.object({ name: z.string(), message: z.string().optional() }).optional(),
 });
 

@@ -218,6 +218,14 @@ export class DynamoMemberStore implements MemberStore {
     } else {
       delete names["#refreshId"];
     }
+    // The member's health: unsuccessful ends in a row since the last SYNCED.
+    names["#failures"] = "consecutiveFailures";
+    values[":zero"] = 0;
+    if (patch.outcome === "SYNCED") set.push("#sync.#failures = :zero");
+    else {
+      set.push("#sync.#failures = if_not_exists(#sync.#failures, :zero) + :one");
+      values[":one"] = 1;
+    }
     const write = await this.update(
       userId,
       memberGuid,

@@ -23,6 +23,8 @@ export interface SyncState {
   reason?: string; // human readable, when not synced
   counts?: SyncCounts;
   lastSyncedAt?: string; // ISO, last successful sync
+  /** Runs in a row that ended other than SYNCED (0 after a SYNCED one); written by finishSync. */
+  consecutiveFailures?: number;
   /**
    * MX's `successfully_aggregated_at` (ISO) for the data the member's last successful read stored: how
    * fresh the stored data is at MX. Compared with MX's current value to tell whether MX has new data.

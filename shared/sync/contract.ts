@@ -2,6 +2,7 @@
 // Nothing secret ever appears here: guids, flags, counts and timings only.
 import * as z from "zod";
 import { ENDED_SYNC_STATUSES } from "../domain/sync";
+import { SYNC_TRIGGERS } from "../domain/triggers";
 
 /**
  * The MX error names the state machine retries (a task's thrown error's `name` is its Step Functions error
@@ -18,6 +19,8 @@ export const syncRequestSchema = z.object({
   identify: z.boolean().default(false),
   /** initial: the first sync after create/OAuth; refresh: scheduled or user-asked, aggregate first. */
   mode: z.enum(["initial", "refresh"]).default("initial"),
+  /** Who started the run, recorded in its history: create, oauth, user, reconnect (a scheduled run: sweep). */
+  trigger: z.enum(SYNC_TRIGGERS).default("create"),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 

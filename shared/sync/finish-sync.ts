@@ -1,9 +1,12 @@
 // Finish: write the run's outcome on the member (status, human reason, counts, timing, last sync), drop
 // the pending transactions MX no longer reports, and release the lease.
 import { syncEndReason } from "../domain/sync";
+import type { EventPublisher } from "../events/ports";
+import type { SyncHistory } from "../history/ports";
 import type { BankDataStore, MemberStore, SyncState } from "../storage/ports";
 import { type FinishInput, TRANSIENT_MX_ERRORS } from "./contract";
 import { describeFailure } from "./failure";
+import { reportRun } from "./report-run";
 import { type Clock, systemClock } from "./time";
 
 /**
@@ -19,7 +22,14 @@ export interface FinishSyncResult {
 }
 
 export async function finishSync(
-  deps: { members: MemberStore; bankData: BankDataStore; clock?: Clock },
+  deps: {
+    members: MemberStore;
+    bankData: BankDataStore;
+    clock?: Clock;
+    /** The run's history record and the app's events (shared/sync/report-run.ts): after the record. */
+    history?: SyncHistory;
+    events?: EventPublisher;
+  },
   input: FinishInput,
 ): Promise<FinishSyncResult> {
   const { request, syncRun, outcome } = input;
@@ -53,8 +63,9 @@ export async function finishSync(
 
   // Only a run that read every page of its window knows which stored pending transactions vanished.
   // Done before the record says SYNCED, so the app never sees SYNCED next to stale pending rows.
+  let removed = 0;
   if (outcome === "SYNCED" && input.window) {
-    await deps.bankData.removeVanishedPending(
+    removed = await deps.bankData.removeVanishedPending(
       request.userId,
       request.memberGuid,
       input.window.from,
@@ -63,5 +74,7 @@ export async function finishSync(
     );
   }
   const recorded = await deps.members.finishSync(request.userId, request.memberGuid, syncRun, result);
+  // A run that no longer held the member is not the member's latest: it is neither history nor news.
+  if (recorded) await reportRun(deps, input, { outcome, reason: result.reason, removed, now });
   return { outcome, recorded };
 }

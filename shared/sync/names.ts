@@ -33,3 +33,7 @@ export const userRefreshRunName = (memberGuid: string, now: Date) =>
 export function refreshExecutionName(memberGuid: string, yyyymmdd: string): string {
   return executionName(memberGuid, `refresh-${yyyymmdd}`);
 }
+
+/** The sync after a reconnect with new credentials: a retried request within the same 10 s starts one run. */
+export const reconnectRunName = (memberGuid: string, now: Date) =>
+  executionName(memberGuid, `reconnect-${Math.floor(now.getTime() / 10_000)}`);

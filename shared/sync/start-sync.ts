@@ -10,13 +10,14 @@ type MemberFields = Pick<MemberRecord, "userId" | "mxUserGuid" | "memberGuid" | 
 export const syncRequestFor = (
   member: MemberFields,
   mode: SyncRequest["mode"],
-  overrides: Partial<Pick<SyncRequest, "identify">> = {},
+  overrides: Partial<Pick<SyncRequest, "identify" | "trigger">> = {},
 ): SyncRequest => ({
   userId: member.userId,
   mxUserGuid: member.mxUserGuid,
   memberGuid: member.memberGuid,
   identify: member.identify,
   mode,
+  trigger: "create",
   ...overrides,
 });
 
@@ -29,7 +30,7 @@ export function startSync(
   member: MemberFields,
   mode: SyncRequest["mode"],
   executionName: string,
-  overrides?: Partial<Pick<SyncRequest, "identify">>,
+  overrides?: Partial<Pick<SyncRequest, "identify" | "trigger">>,
 ): Promise<{ started: boolean }> {
   return sfn.startExecution(executionName, syncRequestFor(member, mode, overrides));
 }
