@@ -11,8 +11,10 @@ import "./polyfills";
 import { randomUUID } from "node:crypto";
 import type { MemberView } from "../shared/api/schemas";
 import type { SyncStatus } from "../shared/domain/connection";
+import { DEFAULT_MAX_CHALLENGE_ROUNDS } from "../shared/domain/sync";
 import {
   ApiCallError,
+  type ChallengePrompt,
   type ConnectClient,
   createConnectClient,
   decideAtBank,
@@ -26,6 +28,9 @@ import { LOCAL_EXAMPLE_APP_URL, type RunningAll, startAll } from "./start";
 /** The sandbox's test login for mxbank: the password picks the outcome (MX's integrations bank does the same). */
 const TEST_USERNAME = "mxuser";
 const PASSWORD_CONNECTS = "password";
+/** The sandbox's `multi`: two rounds, as banks often ask (pick where to send a code, then type it). */
+const PASSWORD_ASKS_MFA_ROUNDS = "multi";
+/** MX's own test bank asks one TEXT question for this one (no multi-round password documented there). */
 const PASSWORD_ASKS_MFA = "challenge";
 const PASSWORD_REFUSED = "INVALID";
 const MFA_ANSWER = "correct";
@@ -164,31 +169,50 @@ async function connectWithCredentials(demo: Demo): Promise<MemberView> {
   return follow(demo.api, member.guid, demo.pace);
 }
 
+/** The prompt as the app would show it; the choices by their labels (their values are the answers). */
+function describePrompt(prompt: ChallengePrompt): string[] {
+  const choices = prompt.options ?? prompt.image_options ?? [];
+  return [
+    `${prompt.type ?? "?"}: "${prompt.label ?? ""}"`,
+    ...choices.map((choice, i) => `  choice ${i + 1}: ${choice.label ?? "(no label)"}`),
+  ];
+}
+
+/** The user's answer: the first choice of an OPTIONS or IMAGE_OPTIONS prompt (the sandbox's right one), else typed. */
+function answerFor(prompt: ChallengePrompt): string {
+  const choices = prompt.options ?? prompt.image_options ?? [];
+  return choices.find((choice) => choice.value)?.value ?? MFA_ANSWER;
+}
+
 async function connectWithMfa(demo: Demo): Promise<MemberView> {
-  step("Connect mxbank with credentials that make the bank ask a security question");
-  const member = await createCredentialMember(demo, PASSWORD_ASKS_MFA, false);
+  step("Connect mxbank with credentials that make the bank ask security questions, in several rounds");
+  const password = demo.realMx ? PASSWORD_ASKS_MFA : PASSWORD_ASKS_MFA_ROUNDS;
+  const member = await createCredentialMember(demo, password, false);
   let seen = await follow(demo.api, member.guid, demo.pace, promptWaiting);
   if (!seen.challenges_waiting) {
     throw new DemoError(`expected an MFA prompt, the sync ended ${seen.sync.status}`);
   }
-  // A bank may ask more than once (the workflow allows three rounds): answer each prompt as it comes.
-  for (let round = 1; seen.challenges_waiting; round++) {
-    if (round > 3) throw new DemoError("the bank was still asking after three answers");
+  // A bank may ask more than once, each round with new guids: answer each prompt as it comes.
+  let round = 1;
+  for (; seen.challenges_waiting; round++) {
+    if (round > DEFAULT_MAX_CHALLENGE_ROUNDS)
+      throw new DemoError("the bank was still asking after every round");
     const challenges = await demo.api.challenges(member.guid);
     step(
-      "Show the user the bank's question (GET …/challenges)",
-      ...challenges.map((c) => `${c.type ?? "?"}: "${c.label ?? ""}"`),
+      `MFA round ${round}: show the user the bank's question (GET …/challenges)`,
+      ...challenges.flatMap(describePrompt),
     );
     if (challenges.length === 0) throw new DemoError("an MFA prompt is waiting but none is listed");
 
-    const answers = challenges.map((c) => ({ guid: c.guid, value: MFA_ANSWER }));
+    const answers = challenges.map((c) => ({ guid: c.guid, value: answerFor(c) }));
     const answered = await demo.api.answerChallenges(member.guid, answers);
     step(
-      "Send the user's answer (POST …/challenges; the answer is not shown)",
+      `MFA round ${round}: send the user's answer (POST …/challenges; the answer is not shown)`,
       `→ 202, sync ${answered.sync.status}`,
     );
     seen = await follow(demo.api, member.guid, demo.pace, promptWaiting);
   }
+  note(`answered ${round - 1} MFA round${round === 2 ? "" : "s"}`);
   return seen;
 }
 

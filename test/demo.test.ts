@@ -77,9 +77,15 @@ describe("npm run demo", () => {
     expect(refused?.slice(1)).toEqual(["0", "0", "0"]);
   });
 
-  it("shows the MFA prompt, the OAuth hops and the refusal's reason", () => {
+  it("shows the MFA prompts round by round, the OAuth hops and the refusal's reason", () => {
     expect(demo.stdout).toContain("CHALLENGED (prompt waiting)");
-    expect(demo.stdout).toMatch(/TEXT: ".+\?"/);
+    // The multi-round member: pick where to send the code (OPTIONS with labelled choices), then type it.
+    expect(demo.stdout).toMatch(
+      /MFA round 1: show[^\n]*\n\s*OPTIONS: ".+"\n\s*choice 1: .+\n\s*choice 2: .+/,
+    );
+    expect(demo.stdout).toMatch(/MFA round 2: show[^\n]*\n\s*TEXT: ".+"/);
+    expect(demo.stdout).toContain("answered 2 MFA rounds");
+    expect(demo.stdout).toMatch(/the app\s+\S+\?status=received&member_guid=MBR-/);
     expect(demo.stdout).toMatch(/\/oauth\/window\/… → 200/);
     expect(demo.stdout).toMatch(/\/v1\/oauth\/callback\/…\?status=success&member_guid=MBR-/);
     expect(demo.stdout).toMatch(/reason for the user: ".+"/);
@@ -92,7 +98,8 @@ describe("npm run demo", () => {
     expect(printed).not.toContain(DEFAULT_API_KEY);
     expect(printed).not.toContain("Bearer");
     // The credential values and the MFA answer (case-sensitive: the field labels "Password" may show).
-    for (const secret of [/\bmxuser\b/, /\bpassword\b/, /\bchallenge\b/, /\bINVALID\b/, /\bcorrect\b/]) {
+    const values = [/\bmxuser\b/, /\bpassword\b/, /\bchallenge\b/, /\bmulti\b/, /\bINVALID\b/];
+    for (const secret of [...values, /\bcorrect\b/, /\bPHONE_\d\b/]) {
       expect(printed).not.toMatch(secret);
     }
     expect(printed).not.toMatch(/eyJ[\w-]+\.[\w-]+/); // a JWT
