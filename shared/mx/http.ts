@@ -28,6 +28,11 @@ export interface MxTransportOptions {
   baseDelayMs?: number;
   /** Cap for every wait, Retry-After included. Default 8 000. */
   maxDelayMs?: number;
+  /**
+   * A 429 without Retry-After (MX documents none) waits between half and all of rateLimitDelayMs·2ⁿ
+   * (capped): a real pause, as MX asks, not the few milliseconds full jitter may draw. Default 1 000.
+   */
+  rateLimitDelayMs?: number;
   fetch?: typeof fetch;
   /** Sees every HTTP response the client receives (retried ones too); for contract tests. */
   onResponse?: (info: MxResponseInfo) => void;
@@ -77,6 +82,7 @@ export class MxTransport {
   readonly retries: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly rateLimitDelayMs: number;
   private readonly fetchImpl: typeof fetch;
   private readonly onResponse: ((info: MxResponseInfo) => void) | undefined;
   private readonly random: () => number;
@@ -90,6 +96,7 @@ export class MxTransport {
     this.retries = options.retries ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 8_000;
+    this.rateLimitDelayMs = options.rateLimitDelayMs ?? 1_000;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.onResponse = options.onResponse;
     this.random = options.random ?? Math.random;
@@ -113,11 +120,16 @@ export class MxTransport {
   }
 
   /**
-   * Wait before retry number `attempt + 1`: MX's Retry-After when it sent one, else full jitter
-   * over baseDelayMs·2^attempt; either way capped at maxDelayMs.
+   * Wait before retry number `attempt + 1`: MX's Retry-After when it sent one; for a 429 without one, a
+   * pause of at least half of rateLimitDelayMs·2^attempt; else full jitter over baseDelayMs·2^attempt.
+   * Always capped at maxDelayMs.
    */
   delayBeforeRetry(attempt: number, error?: MxError): number {
     if (error?.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, this.maxDelayMs);
+    if (error?.status === 429) {
+      const ceiling = Math.min(this.maxDelayMs, this.rateLimitDelayMs * 2 ** attempt);
+      return Math.floor(ceiling / 2 + (this.random() * ceiling) / 2);
+    }
     return backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs, this.random);
   }
 
