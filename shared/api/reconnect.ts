@@ -42,7 +42,8 @@ export async function reconnectMember(
   }
   const now = deps.now();
   const held = member.sync.syncRun !== undefined && (member.sync.leaseExpiresAt ?? 0) > now.getTime();
-  if (held && member.sync.status !== "CHALLENGED") {
+  // A running sync (one waiting for an MFA answer too) owns the member: a second would find it held.
+  if (held) {
     throw new ConflictError("conflict", "A sync of this member is running; reconnect once it has ended.");
   }
 
