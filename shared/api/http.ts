@@ -8,7 +8,12 @@ import httpJsonBodyParser from "@middy/http-json-body-parser";
 import httpSecurityHeaders from "@middy/http-security-headers";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import * as z from "zod";
-import { MemberNotFoundError, NoChallengeError, UnprocessableRequestError } from "../domain/errors";
+import {
+  ChangesCursorError,
+  MemberNotFoundError,
+  NoChallengeError,
+  UnprocessableRequestError,
+} from "../domain/errors";
 import { logger, loggerContext } from "../lambda/logger";
 import {
   MxError,
@@ -99,6 +104,11 @@ function domainToHttp(error: unknown): ApiError | undefined {
   if (error instanceof MemberNotFoundError) return new NotFoundError(error.message);
   if (error instanceof NoChallengeError) return new ConflictError("no_challenge", error.message);
   if (error instanceof UnprocessableRequestError) return new UnprocessableError(error.message);
+  if (error instanceof ChangesCursorError) {
+    if (error.reason === "expired") return new ApiError(410, "cursor_expired", error.message);
+    if (error.reason === "foreign") return new ApiError(403, "cursor_forbidden", error.message);
+    return new ApiError(400, "invalid_cursor", error.message);
+  }
   return undefined;
 }
 

@@ -21,6 +21,8 @@ export interface ApiKeys {
   oauthState: Buffer;
   /** Keys the HMAC that turns a create-member request into its idempotency id. */
   memberId: Buffer;
+  /** Signs the transactions changes feed's cursors. */
+  changesCursor: Buffer;
 }
 
 /**
@@ -30,7 +32,11 @@ export interface ApiKeys {
 export function deriveApiKeys(secret: string): ApiKeys {
   if (secret.length < 32) throw new Error("The API signing secret must be at least 32 characters.");
   const derive = (label: string) => Buffer.from(hkdfSync("sha256", secret, "mx-connect", label, 32));
-  return { oauthState: derive("oauth-state/v1"), memberId: derive("member-idempotency/v1") };
+  return {
+    oauthState: derive("oauth-state/v1"),
+    memberId: derive("member-idempotency/v1"),
+    changesCursor: derive("changes-cursor/v1"),
+  };
 }
 
 const payloadSchema = z.strictObject({

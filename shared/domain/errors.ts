@@ -18,6 +18,23 @@ export class NoChallengeError extends Error {
   }
 }
 
+/**
+ * A changes-feed cursor that cannot be honoured: not one this API issued for this view ("invalid"), another
+ * user's ("foreign"), or older than the change log keeps ("expired": the app must start again, without one).
+ */
+export class ChangesCursorError extends Error {
+  override name = "ChangesCursorError";
+  constructor(readonly reason: "invalid" | "foreign" | "expired") {
+    super(
+      reason === "expired"
+        ? "The cursor is older than the changes kept. Start again without a cursor, from an empty copy."
+        : reason === "foreign"
+          ? "The cursor was issued to another user."
+          : "query.cursor: is not a next_cursor this API issued for this view (same member_guid and account_guid).",
+    );
+  }
+}
+
 /** The request is well formed but cannot be acted on (answers that do not fit the prompts, …). */
 export class UnprocessableRequestError extends Error {
   override name = "UnprocessableRequestError";

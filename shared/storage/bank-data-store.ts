@@ -11,6 +11,7 @@ import {
   transactionSchema,
 } from "../mx/schemas";
 import { batchWrite, type WriteRequest } from "./batch";
+import { writeWithChanges } from "./change-log";
 import { conditionalWrite } from "./conditional";
 import { del, put, type StoreContext, stripUndefinedDeep, uniqueBy } from "./context";
 import { decodeCursor } from "./cursor";
@@ -109,7 +110,8 @@ export class DynamoBankDataStore implements BankDataStore {
       "missing",
     );
     if (!recorded.written) throw new MemberNotFoundError(userId, memberGuid);
-    return this.write(rows);
+    // Each row with its change-log entry (the changes feed reads those).
+    return writeWithChanges(this.context, { userId, memberGuid }, rows);
   }
 
   async removeVanishedPending(
@@ -150,7 +152,7 @@ export class DynamoBankDataStore implements BankDataStore {
       });
       deletes.push(...stale.map(keyOf).map(del));
     }
-    return this.write(deletes);
+    return writeWithChanges(this.context, { userId, memberGuid }, deletes);
   }
 
   async listAccountOwners(userId: string, memberGuid: string): Promise<AccountOwner[]> {
@@ -352,5 +354,6 @@ export async function deleteMemberRows(
     },
   });
   deletes.push(...ownersAndAccounts.map(keyOf).map(del));
-  await batchWrite(context.doc, context.tableName, deletes, context.batch);
+  // Each transaction deleted with its removal entry in the change log (the changes feed reports it).
+  await writeWithChanges(context, { userId, memberGuid }, deletes);
 }

@@ -9,6 +9,8 @@ export interface StoreContext {
   tableName: string;
   now: () => Date;
   batch: BatchWriteOptions;
+  /** How long transaction change-log entries are kept (TTL), in days. */
+  changeRetentionDays: number;
 }
 
 export const isoDate = (date: Date) => date.toISOString();

@@ -3,12 +3,13 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoBankDataStore } from "./bank-data-store";
 import { type BatchWriteOptions, defaultSleep } from "./batch";
+import { DEFAULT_CHANGE_RETENTION_DAYS, DynamoChangeLog } from "./change-log";
 import type { StoreContext } from "./context";
 import type { SyncHistory } from "../history/ports";
 import { DynamoSyncHistory } from "./history-store";
 import { DynamoMemberStore } from "./member-store";
 import { DynamoOnceStore } from "./once-store";
-import type { BankDataStore, MemberStore, OnceStore } from "./ports";
+import type { BankDataStore, ChangeLog, MemberStore, OnceStore } from "./ports";
 
 export { BatchWriteError } from "./batch";
 export {
@@ -17,6 +18,7 @@ export {
   MemberNotFoundError,
   SyncLeaseLostError,
 } from "./errors";
+export { DEFAULT_CHANGE_RETENTION_DAYS } from "./change-log";
 export { DEFAULT_CHALLENGE_TTL_SECONDS } from "./member-store";
 
 export interface StoresOptions {
@@ -27,6 +29,8 @@ export interface StoresOptions {
   random?: () => number;
   /** BatchWriteItem tuning (concurrency 4, 8 attempts by default). */
   batch?: Omit<BatchWriteOptions, "sleep" | "random">;
+  /** How long transaction change-log entries are kept (default DEFAULT_CHANGE_RETENTION_DAYS). */
+  changeRetentionDays?: number;
 }
 
 /** The ports, not the classes: callers (tests included) can use nothing the ports do not promise. */
@@ -34,6 +38,8 @@ export interface Stores {
   members: MemberStore;
   bankData: BankDataStore;
   once: OnceStore;
+  /** The user's transactions change log, read by the changes feed. */
+  changes: ChangeLog;
   /** Each member's sync runs (shared/history/ports.ts). */
   history: SyncHistory;
 }
@@ -44,11 +50,13 @@ export function createStores(options: StoresOptions): Stores {
     tableName: options.tableName,
     now: options.now ?? (() => new Date()),
     batch: { ...options.batch, sleep: options.sleep ?? defaultSleep, random: options.random ?? Math.random },
+    changeRetentionDays: options.changeRetentionDays ?? DEFAULT_CHANGE_RETENTION_DAYS,
   };
   return {
     members: new DynamoMemberStore(context),
     bankData: new DynamoBankDataStore(context),
     once: new DynamoOnceStore(context),
+    changes: new DynamoChangeLog(context),
     history: new DynamoSyncHistory(context),
   };
 }

@@ -113,6 +113,41 @@ export const isSyncRunCursorKey = (userId: string, memberGuid: string, pk: strin
   sk.startsWith(syncRunSkPrefix(memberGuid)) &&
   sk.length > syncRunSkPrefix(memberGuid).length;
 
+// ---- the transactions change log (one partition per user) --------------------------------------------------
+
+const CHANGES_PK_PREFIX = "CHANGES#";
+const CHANGE_SK_PREFIX = "SEQ#";
+/** Sequence numbers are zero-padded to this many digits, so the sort key orders them. */
+const SEQ_DIGITS = 15;
+
+/** The user's change-log partition: entries in sequence order, plus the counter that hands out sequences. */
+export const changesPk = (userId: string) => `${CHANGES_PK_PREFIX}${userId}`;
+/** The per-user counter (`next`): the last sequence number handed out. Sorts before every entry. */
+export const changeHeadKey = (userId: string): ItemKey => ({
+  [PARTITION_KEY]: changesPk(userId),
+  [SORT_KEY]: "HEAD",
+});
+export const changeSk = (seq: number) => `${CHANGE_SK_PREFIX}${String(seq).padStart(SEQ_DIGITS, "0")}`;
+export const changeKey = (userId: string, seq: number): ItemKey => ({
+  [PARTITION_KEY]: changesPk(userId),
+  [SORT_KEY]: changeSk(seq),
+});
+/** The largest entry sort key (a Query's upper bound). */
+export const CHANGE_SK_MAX = changeSk(10 ** SEQ_DIGITS - 1);
+/** The sequence number of an entry's sort key, or undefined for another item. */
+export function seqOfChangeSk(sk: string): number | undefined {
+  if (!sk.startsWith(CHANGE_SK_PREFIX)) return undefined;
+  const seq = Number(sk.slice(CHANGE_SK_PREFIX.length));
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+/** The account and transaction guids of a transaction row's key, or undefined for any other item. */
+export function transactionOfKey(pk: unknown, sk: unknown): { accountGuid: string; guid: string } | undefined {
+  if (typeof pk !== "string" || typeof sk !== "string") return undefined;
+  if (!pk.startsWith(ACCOUNT_PK_PREFIX) || !sk.startsWith(TXN_SK_PREFIX)) return undefined;
+  return { accountGuid: pk.slice(ACCOUNT_PK_PREFIX.length), guid: sk.slice(TXN_SK_PREFIX.length) };
+}
+
 // ---- single-use keys -------------------------------------------------------------------------------------
 
 export const onceKey = (key: string): ItemKey => ({ [PARTITION_KEY]: `ONCE#${key}`, [SORT_KEY]: "ONCE" });

@@ -153,6 +153,61 @@ export interface BankDataStore {
   countTransactions(userId: string, accountGuid: string, options?: { syncRun?: string }): Promise<number>;
 }
 
+/** One entry of a user's transactions change log (written by the store with the row it describes). */
+export type ChangeEntry = {
+  /** The entry's place in the user's log: increasing, one number per entry. */
+  seq: number;
+  accountGuid: string;
+  memberGuid: string;
+  /** The transaction's MX guid. */
+  guid: string;
+} & ({ op: "upsert"; transaction: Transaction } | { op: "remove" });
+
+/** Narrows a read of the change log or of the snapshot to one member's or one account's rows. */
+export interface ChangeFilter {
+  memberGuid?: string;
+  accountGuid?: string;
+}
+
+/** Where a snapshot read stopped: the account it was in and the last transaction guid it returned. */
+export interface SnapshotPosition {
+  accountGuid?: string;
+  afterGuid?: string;
+}
+
+export interface SnapshotRow {
+  accountGuid: string;
+  memberGuid: string;
+  transaction: Transaction;
+}
+
+/**
+ * The user's transactions change log (shared/storage/change-log.ts) and the snapshot a reader starts from.
+ * Entries expire after `retentionDays` (DynamoDB TTL).
+ */
+export interface ChangeLog {
+  readonly retentionDays: number;
+  /** The last sequence number handed out for the user (0 before the first change). */
+  head(userId: string): Promise<number>;
+  /**
+   * Entries after `afterSeq`, in order, at most `limit` matching `filter`; stops before a sequence number
+   * whose entry is not written yet (it may still be). `lastSeq` is where the next read starts after.
+   */
+  read(
+    userId: string,
+    afterSeq: number,
+    limit: number,
+    filter?: ChangeFilter,
+  ): Promise<{ entries: ChangeEntry[]; lastSeq: number; hasMore: boolean }>;
+  /** The user's stored transaction rows, account by account in key order, from `position`; `next` if more. */
+  snapshot(
+    userId: string,
+    position: SnapshotPosition,
+    limit: number,
+    filter?: ChangeFilter,
+  ): Promise<{ rows: SnapshotRow[]; next?: SnapshotPosition }>;
+}
+
 /** Short-lived single-use records (OAuth states, idempotency keys), expired by DynamoDB TTL. */
 export interface OnceStore {
   /** Records `key` if it was never recorded; false when it already was (replay). */
