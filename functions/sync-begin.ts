@@ -1,4 +1,4 @@
-// Begin: parse {request, syncRun} → take the member's sync lease, aggregate on a refresh → {acquired, startedAt, window}.
+// Begin: parse {request, syncRun} → take the member's sync lease, aggregate on a refresh → {acquired, startedAt, window, windows, baseline, extendHistory}.
 import { config, syncConfigSchema } from "../shared/config";
 import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
@@ -16,6 +16,7 @@ export const handler = lambdaEntry(
       leaseSeconds: cfg.SYNC_LEASE_SECONDS,
       initialHistoryDays: cfg.INITIAL_HISTORY_DAYS,
       refreshWindowDays: cfg.REFRESH_WINDOW_DAYS,
+      extendedHistory: cfg.EXTENDED_HISTORY,
     });
   }),
 );

@@ -1,4 +1,4 @@
-// Identify: parse {request, syncRun} → ask MX for identity data → {phaseStartedAt} (polling starts over).
+// Identify: parse {request, syncRun} → ask MX for identity data (403: recorded, skipped) → {kind, requested, baseline, phaseStartedAt}.
 import { config, syncConfigSchema } from "../shared/config";
 import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";

@@ -7,11 +7,11 @@ import { taskBaseSchema } from "../shared/sync/contract";
 import { storeOwners } from "../shared/sync/store-owners";
 
 const cfg = config(syncConfigSchema);
-const { bankData } = tableStores(cfg.TABLE_NAME);
+const { bankData, members } = tableStores(cfg.TABLE_NAME);
 
 export const handler = lambdaEntry(
   mxWorkflowTask(cfg).handler(async (event, context) => {
     const input = parseEvent(taskBaseSchema, event, "StoreOwners input");
-    return storeOwners({ mx: context.mx, bankData }, input);
+    return storeOwners({ mx: context.mx, bankData, members }, input);
   }),
 );

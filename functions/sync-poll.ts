@@ -1,4 +1,4 @@
-// Poll: parse {request, syncRun, phaseStartedAt} → read and record the member's MX status → {phase, connectionStatus, waitSeconds, elapsedSeconds}.
+// Poll: parse {request, syncRun, phaseStartedAt, baseline} → read and record the member's MX status → {phase, connectionStatus, waitSeconds, elapsedSeconds, dataAsOf}.
 import { config, syncConfigSchema } from "../shared/config";
 import { tableStores } from "../shared/lambda/dynamo";
 import { parseEvent } from "../shared/lambda/events";
@@ -16,6 +16,7 @@ export const handler = lambdaEntry(
     const result = await pollMember({ mx: context.mx, members }, input, {
       phaseLimitSeconds: cfg.POLL_PHASE_LIMIT_SECONDS,
       maxWaitSeconds: cfg.POLL_MAX_WAIT_SECONDS,
+      startGraceSeconds: cfg.POLL_JOB_START_GRACE_SECONDS,
     });
     logger.info("Polled", { phase: result.phase, connectionStatus: result.connectionStatus });
     return result;

@@ -7,11 +7,11 @@ import { pageTaskInputSchema } from "../shared/sync/contract";
 import { storeTransactionsPage } from "../shared/sync/store-transactions-page";
 
 const cfg = config(syncConfigSchema);
-const { bankData } = tableStores(cfg.TABLE_NAME);
+const { bankData, members } = tableStores(cfg.TABLE_NAME);
 
 export const handler = lambdaEntry(
   mxWorkflowTask(cfg).handler(async (event, context) => {
     const input = parseEvent(pageTaskInputSchema, event, "StoreTransactionsPage input");
-    return storeTransactionsPage({ mx: context.mx, bankData }, input);
+    return storeTransactionsPage({ mx: context.mx, bankData, members }, input);
   }),
 );

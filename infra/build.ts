@@ -41,6 +41,8 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxCo
     description: "mx-connect: bank connections through the MX Platform API",
     ...(mxBaseUrl ? { mxBaseUrl } : {}),
     customerManagedKey: context("customerManagedKey") === "true",
+    // `-c extendedHistory=true`: the first sync asks MX for up to 24 months (a product of the MX contract).
+    extendedHistory: [true, "true"].includes(app.node.tryGetContext("extendedHistory")),
     ...(redirectAllowList ? { redirectAllowList } : {}),
     ...(pageConcurrency ? { workflow: { transactionPageConcurrency: Number(pageConcurrency) } } : {}),
     ...options.stack,

@@ -20,6 +20,8 @@ export interface MxConnectStackProps extends StackProps {
   /** Encrypt the table with a customer managed KMS key (see Data). */
   readonly customerManagedKey?: boolean;
   readonly workflow?: SyncWorkflowSettings;
+  /** Ask MX for extended transaction history (up to 24 months) on each member's first sync (default off). */
+  readonly extendedHistory?: boolean;
   readonly refreshSchedule?: scheduler.ScheduleExpression;
   /** URL prefixes an OAuth member's `redirect_url` may start with (your app's return URLs). */
   readonly redirectAllowList?: readonly string[];
@@ -46,6 +48,7 @@ export class MxConnectStack extends Stack {
       table: this.data.table,
       mxCredentials: this.secrets.mxCredentials,
       mxBaseUrl,
+      extendedHistory: props.extendedHistory ?? false,
     });
     this.refresh = new RefreshSchedule(this, "RefreshSchedule", {
       projectRoot,

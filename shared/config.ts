@@ -2,6 +2,7 @@
 // the subset it needs (a schema per role), so a function is never blocked by a variable it does not use,
 // and a missing or malformed variable fails the cold start with a message naming it.
 import * as z from "zod";
+import { DEFAULT_JOB_START_GRACE_SECONDS } from "./domain/connection";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "./domain/sync";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "SILENT", "CRITICAL"] as const;
@@ -50,6 +51,16 @@ export const syncConfigSchema = mxConfigSchema.extend({
   INITIAL_HISTORY_DAYS: positiveInt(730),
   /** How far back a refresh reads transactions (new ones, and pending ones that posted or vanished). */
   REFRESH_WINDOW_DAYS: positiveInt(14),
+  /**
+   * How long a job MX accepted (202) may show no sign of running before the run concludes MX declined it
+   * (the 3-hour rule answers 202 and runs nothing; MX may also start a job a moment after the request).
+   */
+  POLL_JOB_START_GRACE_SECONDS: positiveInt(DEFAULT_JOB_START_GRACE_SECONDS),
+  /** Ask MX for extended transaction history (up to 24 months) on a member's first sync (CDK context `extendedHistory`). */
+  EXTENDED_HISTORY: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
   /**
    * How long a run's lease on its member holds if the run dies without reaching Finish. Longer than the
    * longest run: polling phases, MFA rounds and the fan-out (default 2 h).

@@ -267,6 +267,8 @@ describe("POST /v1/members/{member_guid}/sync", () => {
     const member = await challengedMember(sub);
     expect((await answerCorrectly(sub, member.guid)).status).toBe(202);
     await world.waitForSync(sub, member.guid, ENDED);
+    // MX aggregates again (and asks again) only 3 hours after a successful aggregation.
+    await world.sandbox.advanceTime(3 * 3_600_000 + 60_000);
 
     // Act: the first call starts a run; once it holds the member (CHALLENGED), a second call.
     const first = await world.call("SyncMember", { sub, params: { member_guid: member.guid } });

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_KNOBS,
   type KnobsPatch,
-  LEGACY_DEFAULTS,
   MX_KNOBS,
   type Sandbox,
   startSandbox,
@@ -485,19 +484,11 @@ describe("MX sandbox: time, jobs and history", () => {
     });
   });
 
-  it.skipIf(process.env.MX_SANDBOX_STRICT !== undefined)(
-    "defaults are MX's except the legacy ones the product still needs",
-    () => {
-      // Assess
-      expect(Object.keys(LEGACY_DEFAULTS).sort()).toEqual(["historyDays", "minAggregationIntervalMs"]);
-      expect({ ...DEFAULT_KNOBS, historyDays: 0, minAggregationIntervalMs: 0 }).toEqual({
-        ...MX_KNOBS,
-        historyDays: 0,
-        minAggregationIntervalMs: 0,
-      });
-      expect(MX_KNOBS).toMatchObject({ historyDays: 90, minAggregationIntervalMs: 3 * HOUR });
-    },
-  );
+  it("defaults are MX's: the 3-hour rule and about 90 days of history", () => {
+    // Assess
+    expect(DEFAULT_KNOBS).toEqual(MX_KNOBS);
+    expect(MX_KNOBS).toMatchObject({ historyDays: 90, minAggregationIntervalMs: 3 * HOUR });
+  });
 
   it("429 carries no Retry-After (MX documents none) unless the knob sets one", async () => {
     // Prepare

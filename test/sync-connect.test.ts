@@ -131,10 +131,13 @@ describe("beginSync", () => {
     const retried = await beginSync(deps, { request, syncRun: "run-1" }, BEGIN);
 
     // Assess
-    expect(first).toEqual({
+    expect(first).toMatchObject({
       acquired: true,
       startedAt: Date.parse("2026-03-10T08:00:00Z"),
       window: { from: "2024-03-10", to: "2026-03-15" },
+      // A brand-new member: its first aggregation was asked for at create, so any success is it.
+      baseline: null,
+      extendHistory: false,
     });
     expect(other.acquired).toBe(false);
     expect(retried.acquired).toBe(true);
@@ -146,6 +149,9 @@ describe("beginSync", () => {
     // Prepare
     const { request } = await connect("good-password");
     await aggregated(request);
+    const before = await stack.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
+    // MX aggregates again only 3 hours after a successful aggregation.
+    await stack.sandbox?.advanceTime(3 * 3_600_000 + 60_000);
     const refresh: SyncRequest = { ...request, mode: "refresh" };
     const deps = { mx: stack.mx, members: stores.members, clock: () => new Date("2026-03-10T08:00:00Z") };
 
@@ -155,6 +161,9 @@ describe("beginSync", () => {
 
     // Assess
     expect(result.window).toEqual({ from: "2026-02-24", to: "2026-03-15" });
+    expect(result.windows).toEqual([result.window]);
+    // The job's end is judged against MX's own timestamp from before the request.
+    expect(result.baseline).toBe(before.successfully_aggregated_at);
     expect(status.is_being_aggregated).toBe(true);
   });
 });

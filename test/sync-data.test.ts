@@ -30,8 +30,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    // 3 accounts × 1,200 transactions: four pages at MX's largest page size (1,000).
-    sandbox: { aggregationMs: 40, accountsPerMember: 3, transactionsPerAccount: 1200, pendingPerAccount: 3 },
+    // 3 accounts × 1,200 transactions: four pages at MX's largest page size (1,000), at an institution
+    // whose standard aggregation holds a year (MX: about 90 days, varying by institution).
+    sandbox: {
+      aggregationMs: 40,
+      accountsPerMember: 3,
+      transactionsPerAccount: 1200,
+      pendingPerAccount: 3,
+      historyDays: 365,
+    },
     waitScale: 0.002,
     env: { LOG_LEVEL: "SILENT" },
     // Fast MX retries: the tests exercise outcomes, not backoff timing.
@@ -65,7 +72,7 @@ function executionsNamed(names: readonly string[]) {
 /** Begin + poll until MX has the data, as the state machine does before its fan-out. */
 async function connected(request: SyncRequest, syncRun: string): Promise<BeginSyncOutput> {
   const begun = await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun }, BEGIN);
-  await pollUntilConnected(request, syncRun, Date.now());
+  await pollUntilConnected(request, syncRun, Date.now(), begun.baseline);
   return begun;
 }
 
@@ -73,11 +80,12 @@ async function pollUntilConnected(
   request: SyncRequest,
   syncRun: string,
   phaseStartedAt: number,
+  baseline: string | null = null,
 ): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const poll = await pollMember(
       { mx: stack.mx, members: stores.members },
-      { request, syncRun, phaseStartedAt },
+      { request, syncRun, phaseStartedAt, baseline },
       { phaseLimitSeconds: 900, maxWaitSeconds: 60 },
     );
     if (poll.phase === "CONNECTED") return;
@@ -88,7 +96,7 @@ async function pollUntilConnected(
 
 /** The transaction pages as the state machine runs them: page 1, then 2..totalPages in parallel. */
 async function storeAllPages(request: SyncRequest, syncRun: string, window: BeginSyncOutput["window"]) {
-  const deps = { mx: stack.mx, bankData: stores.bankData };
+  const deps = { mx: stack.mx, bankData: stores.bankData, members: stores.members };
   const first = await storeTransactionsPage(deps, { request, syncRun, page: 1, window });
   const rest = await Promise.all(
     Array.from({ length: Math.max(0, first.totalPages - 1) }, (_, index) =>
@@ -134,12 +142,12 @@ describe("fan-out", () => {
     const { request } = await connect("good-password", { identify: true });
     const { window } = await connected(request, "run-1");
     // Owners come with identity data (MX's identify).
-    const { phaseStartedAt } = await identifyMember(
+    const { phaseStartedAt, baseline } = await identifyMember(
       { mx: stack.mx, members: stores.members },
       { request, syncRun: "run-1" },
     );
-    await pollUntilConnected(request, "run-1", phaseStartedAt);
-    const deps = { mx: stack.mx, bankData: stores.bankData };
+    await pollUntilConnected(request, "run-1", phaseStartedAt, baseline);
+    const deps = { mx: stack.mx, bankData: stores.bankData, members: stores.members };
 
     // Act
     const owners = await storeOwners(deps, { request, syncRun: "run-1" });
@@ -291,6 +299,8 @@ describe("finishSync", () => {
       },
     );
     await storeAccounts({ mx: stack.mx, bankData: stores.bankData }, { request, syncRun: "run-1" });
+    // MX aggregates again only 3 hours after a successful aggregation.
+    await stack.sandbox?.advanceTime(3 * 3_600_000 + 60_000);
     const refresh: SyncRequest = { ...request, mode: "refresh" };
     const begun = await connected(refresh, "run-2");
     const refreshPages = await storeAllPages(refresh, "run-2", begun.window);

@@ -27,6 +27,8 @@ export interface SyncWorkflowProps extends SyncWorkflowSettings {
   readonly environment?: Record<string, string>;
   /** The whole run's limit (default 3 h: polling phases, MFA rounds and the fan-out). */
   readonly timeout?: Duration;
+  /** Ask MX for extended transaction history (up to 24 months) on each member's first sync (default off). */
+  readonly extendedHistory?: boolean;
 }
 
 export class SyncWorkflow extends Construct {
@@ -45,6 +47,7 @@ export class SyncWorkflow extends Construct {
       CHALLENGE_TIMEOUT_SECONDS: String(challengeTimeout.toSeconds()),
       // The member's lease outlives the longest run, so a run the service timed out cannot overlap the next.
       SYNC_LEASE_SECONDS: String(timeout.toSeconds() + 300),
+      EXTENDED_HISTORY: String(props.extendedHistory ?? false),
       ...props.environment,
     };
     const fn = (name: string, entry: string, timeout = Duration.seconds(30)) =>
@@ -55,6 +58,7 @@ export class SyncWorkflow extends Construct {
       poll: fn("Poll", "functions/sync-poll.ts"),
       challenge: fn("Challenge", "functions/sync-challenge.ts"),
       identify: fn("Identify", "functions/sync-identify.ts"),
+      extendHistory: fn("ExtendHistory", "functions/sync-extend-history.ts"),
       owners: fn("Owners", "functions/sync-owners.ts", Duration.minutes(2)),
       accounts: fn("Accounts", "functions/sync-accounts.ts", Duration.minutes(2)),
       transactionsPage: fn("TransactionsPage", "functions/sync-transactions-page.ts", Duration.minutes(2)),
@@ -62,7 +66,16 @@ export class SyncWorkflow extends Construct {
     };
     const f = this.functions;
     // Least privilege, one sentence per need: every task talks to MX except Finish, which only writes.
-    for (const task of [f.begin, f.poll, f.challenge, f.identify, f.owners, f.accounts, f.transactionsPage]) {
+    for (const task of [
+      f.begin,
+      f.poll,
+      f.challenge,
+      f.identify,
+      f.extendHistory,
+      f.owners,
+      f.accounts,
+      f.transactionsPage,
+    ]) {
       props.mxCredentials.grantRead(task);
     }
     for (const task of [
@@ -70,6 +83,7 @@ export class SyncWorkflow extends Construct {
       f.poll,
       f.challenge,
       f.identify,
+      f.extendHistory,
       f.owners,
       f.accounts,
       f.transactionsPage,

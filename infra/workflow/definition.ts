@@ -3,15 +3,18 @@
 // JSONPath only (no JSONata, no variables): aws-local-stepfunctions does not run those.
 //
 // State document (kept tiny: guids, flags, counts, timings):
-//   request, syncRun, challenge{round,waitEnded?}, begin{acquired,startedAt,window}, phase.startedAt,
-//   poll{phase,connectionStatus,waitSeconds,elapsedSeconds}, identify?, first?, pageList?, counts?, error?
+//   request, syncRun, challenge{round,…}, aggregation ("AGGREGATED" | "DECLINED"),
+//   begin{acquired,startedAt,window,windows,baseline,extendHistory}, job{kind,baseline,requested?,…},
+//   phase.startedAt, poll{phase,connectionStatus,waitSeconds,elapsedSeconds,dataAsOf}, counts?, error?
+// `job` is the MX job being polled (the aggregation, identify, extend_history) with its baseline: MX's
+// `successfully_aggregated_at` before it was asked for, which its end must move past.
 import { Duration } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Construct } from "constructs";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS, DEFAULT_MAX_CHALLENGE_ROUNDS } from "../../shared/domain/sync";
-import { TRANSIENT_MX_ERRORS } from "../../shared/sync/contract";
+import { MX_JOB_BUSY_ERROR, TRANSIENT_MX_ERRORS } from "../../shared/sync/contract";
 
 /** The Lambda behind each task (see /functions). */
 export interface SyncTaskFunctions {
@@ -19,6 +22,7 @@ export interface SyncTaskFunctions {
   readonly poll: lambda.IFunction;
   readonly challenge: lambda.IFunction;
   readonly identify: lambda.IFunction;
+  readonly extendHistory: lambda.IFunction;
   readonly owners: lambda.IFunction;
   readonly accounts: lambda.IFunction;
   readonly transactionsPage: lambda.IFunction;
@@ -69,15 +73,22 @@ export function buildSyncDefinition(
   const begin = end.catchAll(
     invoke("Begin", fns.begin, { payload: sfn.TaskInput.fromObject(base()), resultPath: "$.begin" }),
   );
-  const startPolling = sfn.Pass.jsonPath(scope, "StartPolling", {
-    parameters: { startedAt: J.numberAt("$.begin.startedAt") },
-    resultPath: "$.phase",
-  });
+  const startPolling = sfn.Pass.jsonPath(scope, "AggregationJob", {
+    parameters: { kind: "aggregation", baseline: J.stringAt("$.begin.baseline") },
+    resultPath: "$.job",
+  }).next(
+    sfn.Pass.jsonPath(scope, "StartPolling", {
+      parameters: { startedAt: J.numberAt("$.begin.startedAt") },
+      resultPath: "$.phase",
+    }),
+  );
   const definition = sfn.Pass.jsonPath(scope, "Prepare", {
     parameters: {
       request: J.entirePayload,
       syncRun: J.stringAt("$$.Execution.Name"),
       challenge: { round: 0 },
+      // Until a poll finds that MX ran nothing for this run (DECLINED).
+      aggregation: "AGGREGATED",
     },
   })
     .next(begin)
@@ -93,7 +104,11 @@ export function buildSyncDefinition(
   // ---- 2. Polling: Wait ⇄ Poll until MX's status says what comes next ----
   const poll = end.catchAll(
     invoke("Poll", fns.poll, {
-      payload: sfn.TaskInput.fromObject({ ...base(), phaseStartedAt: J.numberAt("$.phase.startedAt") }),
+      payload: sfn.TaskInput.fromObject({
+        ...base(),
+        phaseStartedAt: J.numberAt("$.phase.startedAt"),
+        baseline: J.stringAt("$.job.baseline"),
+      }),
       resultPath: "$.poll",
     }),
   );
@@ -104,14 +119,25 @@ export function buildSyncDefinition(
   const waitForAggregation = sfn.Wait.jsonPath(scope, "WaitForAggregation", {
     time: sfn.WaitTime.secondsPath("$.poll.waitSeconds"),
   }).next(poll);
-  /** CONNECTED: identify first when asked (once), else the fan-out (section 4). */
-  const connected = sfn.Choice.jsonPath(scope, "IdentifyWanted");
+  /** CONNECTED: the next job (identify, extended history) when wanted, else the fan-out (section 4). */
+  const connected = sfn.Choice.jsonPath(scope, "NextJob");
+  // MX took the request and ran nothing (e.g. the 3-hour rule): go on with what MX has, and say so.
+  const declined = sfn.Choice.jsonPath(scope, "WhichJobDeclined")
+    .when(
+      sfn.Condition.stringEquals("$.job.kind", "aggregation"),
+      sfn.Pass.jsonPath(scope, "AggregationDeclined", {
+        result: sfn.Result.fromString("DECLINED"),
+        resultPath: "$.aggregation",
+      }).next(connected),
+    )
+    .otherwise(connected);
   /** CHALLENGED: another MFA round while rounds are left (section 3). */
   const challenged = sfn.Choice.jsonPath(scope, "ChallengeRoundsLeft");
   poll.next(
     sfn.Choice.jsonPath(scope, "RouteByPhase")
       .when(sfn.Condition.stringEquals("$.poll.phase", "AGGREGATING"), waitForAggregation)
       .when(sfn.Condition.stringEquals("$.poll.phase", "CONNECTED"), connected)
+      .when(sfn.Condition.stringEquals("$.poll.phase", "DECLINED"), declined)
       .when(sfn.Condition.stringEquals("$.poll.phase", "CHALLENGED"), challenged)
       .when(
         sfn.Condition.or(
@@ -165,25 +191,49 @@ export function buildSyncDefinition(
       }).next(awaitChallenge),
     );
 
-  // ---- 4. Connected: identity once when asked (then poll again), then the fan-out ----
-  const identify = end
-    .catchAll(
-      invoke("Identify", fns.identify, {
-        payload: sfn.TaskInput.fromObject(base()),
-        resultPath: "$.identify",
-      }),
-    )
-    .next(
-      sfn.Pass.jsonPath(scope, "StartIdentifyPhase", {
-        parameters: { startedAt: J.numberAt("$.identify.phaseStartedAt") },
-        resultPath: "$.phase",
-      }).next(pollSoon),
+  // ---- 4. Connected: identity (when asked), then extended history (first sync, when enabled), each a
+  // job MX works on like an aggregation (polled again, maybe CHALLENGED), then the fan-out ----
+  // Where every job path leads once done: the fan-out (wired below).
+  const fanOutEntry = sfn.Pass.jsonPath(scope, "ReadBankData");
+  const startJob = (id: string, fn: lambda.IFunction, next: sfn.IChainable) => {
+    const task = invoke(id, fn, { payload: sfn.TaskInput.fromObject(base()), resultPath: "$.job" });
+    // 409: another kind of job runs at MX; ask again a little later, bounded (about 5 minutes).
+    task.addRetry({
+      errors: [MX_JOB_BUSY_ERROR],
+      interval: Duration.seconds(10),
+      backoffRate: 1.5,
+      maxAttempts: 8,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    // Still busy after that: go on without this job rather than fail the sync.
+    task.addCatch(next, { errors: [MX_JOB_BUSY_ERROR], resultPath: J.DISCARD });
+    return end.catchAll(task).next(
+      sfn.Choice.jsonPath(scope, `${id}Requested`)
+        .when(
+          sfn.Condition.booleanEquals("$.job.requested", true),
+          sfn.Pass.jsonPath(scope, `Start${id}Phase`, {
+            parameters: { startedAt: J.numberAt("$.job.phaseStartedAt") },
+            resultPath: "$.phase",
+          }).next(pollSoon),
+        )
+        // Not available to this member (recorded on it): the sync goes on without it.
+        .otherwise(next),
     );
+  };
+  const historyWanted = sfn.Choice.jsonPath(scope, "ExtendedHistoryWanted")
+    .when(sfn.Condition.isNotPresent("$.begin.extendHistory"), fanOutEntry)
+    .when(
+      sfn.Condition.booleanEquals("$.begin.extendHistory", true),
+      startJob("ExtendHistory", fns.extendHistory, fanOutEntry),
+    )
+    .otherwise(fanOutEntry);
+  const identify = startJob("Identify", fns.identify, historyWanted);
 
   // Owners, accounts and transactions at once; the Lambdas write, the state keeps counts.
   const pageInput = {
     ...base(),
-    window: J.objectAt("$.begin.window"),
+    window: J.objectAt("$.window"),
   };
   const storeOwners = invoke("StoreOwners", fns.owners, { payload: sfn.TaskInput.fromObject(base()) });
   const storeAccounts = invoke("StoreAccounts", fns.accounts, { payload: sfn.TaskInput.fromObject(base()) });
@@ -217,7 +267,7 @@ export function buildSyncDefinition(
       )
       .otherwise(storePage),
   );
-  const transactions = storeFirstPage.next(
+  const windowPages = storeFirstPage.next(
     sfn.Choice.jsonPath(scope, "MoreTransactionPages")
       .when(
         sfn.Condition.numberGreaterThan("$.first.totalPages", 1),
@@ -234,6 +284,21 @@ export function buildSyncDefinition(
         }),
       ),
   );
+  // Window by window (each at most MAX_TRANSACTION_WINDOW_DAYS: MX refuses longer ranges), one at a time
+  // so MX sees at most transactionPageConcurrency page reads at once. Result: a list per window.
+  const transactions = sfn.Map.jsonPath(scope, "StoreTransactionWindows", {
+    itemsPath: "$.begin.windows",
+    itemSelector: { ...base(), window: J.objectAt("$$.Map.Item.Value") },
+    maxConcurrency: 1,
+  }).itemProcessor(windowPages);
+  // Owners are identity data: read only when the request asks for identity.
+  const owners = sfn.Choice.jsonPath(scope, "ReadOwners")
+    .when(
+      sfn.Condition.isNotPresent("$.request.identify"),
+      sfn.Pass.jsonPath(scope, "NoOwners", { parameters: { stored: 0 } }),
+    )
+    .when(sfn.Condition.booleanEquals("$.request.identify", true), storeOwners)
+    .otherwise(sfn.Pass.jsonPath(scope, "OwnersNotAsked", { parameters: { stored: 0 } }));
   const fanOut = end
     .catchAll(
       sfn.Parallel.jsonPath(scope, "FanOut", {
@@ -244,17 +309,19 @@ export function buildSyncDefinition(
         },
         resultPath: "$.counts",
       })
-        .branch(storeOwners)
+        .branch(owners)
         .branch(storeAccounts)
         .branch(transactions),
     )
     .next(end.synced);
 
+  fanOutEntry.next(fanOut);
   connected
-    .when(sfn.Condition.isNotPresent("$.request.identify"), fanOut)
-    .when(sfn.Condition.isPresent("$.identify"), fanOut)
+    .when(sfn.Condition.stringEquals("$.job.kind", "history"), fanOutEntry)
+    .when(sfn.Condition.stringEquals("$.job.kind", "identify"), historyWanted)
+    .when(sfn.Condition.isNotPresent("$.request.identify"), historyWanted)
     .when(sfn.Condition.booleanEquals("$.request.identify", true), identify)
-    .otherwise(fanOut);
+    .otherwise(historyWanted);
 
   return definition;
 }
@@ -343,6 +410,8 @@ function finishStates(scope: Construct, finish: tasks.LambdaInvoke) {
       outcome: "SYNCED",
       connectionStatus: J.stringAt("$.poll.connectionStatus"),
       counts: J.objectAt("$.counts"),
+      aggregation: J.stringAt("$.aggregation"),
+      dataAsOf: J.stringAt("$.poll.dataAsOf"),
       ...runFields(),
     }),
   };

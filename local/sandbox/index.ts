@@ -5,7 +5,6 @@ import {
   DEFAULT_KNOBS,
   type FaultKnobs,
   type KnobsPatch,
-  LEGACY_DEFAULTS,
   MX_KNOBS,
   mergeKnobs,
   type ProductKnobs,
@@ -28,7 +27,7 @@ export type {
   WebhookKnobs,
   WebhookRecord,
 };
-export { DEFAULT_KNOBS, LEGACY_DEFAULTS, MX_KNOBS };
+export { DEFAULT_KNOBS, MX_KNOBS };
 
 /** The sandbox clock: real time plus an offset that only moves forward. */
 export interface SandboxClock {

@@ -111,17 +111,6 @@ export const MX_KNOBS: SandboxKnobs = {
   faults: { rate429: 0, rate5xx: 0, latencyMs: 0, retryAfterSeconds: null },
 };
 
-/**
- * MX-like defaults the product is not ready for yet (its tests fail with them): kept at the sandbox's
- * old behaviour for now. `MX_SANDBOX_STRICT=1` (or passing these knobs) gives the MX-like values.
- */
-export const LEGACY_DEFAULTS: KnobsPatch = {
-  // The product's refresh tests aggregate again right after connecting (MX: 3 h).
-  minAggregationIntervalMs: 0,
-  // The product's sync tests count a whole year of transactions (MX: about 90 days).
-  historyDays: 365,
-};
-
 const faultsSchema = z.object({
   rate429: z.number().min(0).max(1),
   rate5xx: z.number().min(0).max(1),
@@ -195,20 +184,8 @@ export function mergeKnobs(current: SandboxKnobs, patch: KnobsPatch): SandboxKno
   return parsed.data;
 }
 
-/**
- * The defaults: MX-like except LEGACY_DEFAULTS. Env `MX_SANDBOX_STRICT=1` makes them all MX-like;
- * `MX_SANDBOX_STRICT=historyDays,minAggregationIntervalMs` only the named ones (to flip one at a time).
- */
-function defaultKnobs(strict: string | undefined): SandboxKnobs {
-  if (strict === "1" || strict === "all") return MX_KNOBS;
-  const names = new Set((strict ?? "").split(",").map((n) => n.trim()));
-  const legacy: Record<string, unknown> = { ...LEGACY_DEFAULTS };
-  for (const name of names) delete legacy[name];
-  if (names.has("retryAfterSeconds")) delete legacy.faults;
-  return mergeKnobs(MX_KNOBS, legacy as KnobsPatch);
-}
-
-export const DEFAULT_KNOBS: SandboxKnobs = defaultKnobs(process.env.MX_SANDBOX_STRICT);
+/** The defaults: what MX documents (pass knobs for another world). */
+export const DEFAULT_KNOBS: SandboxKnobs = MX_KNOBS;
 
 const intFromEnv = z.coerce.number().int();
 const numberFromEnv = z.coerce.number();

@@ -24,6 +24,36 @@ export function connectionPhase(status: {
   return "FAILED";
 }
 
+/**
+ * Whether MX's data moved past `baseline` (its `successfully_aggregated_at` read before the job was asked
+ * for; null = none yet). Both are MX's own timestamps, so our clock's skew plays no part. MX's OAuth guide:
+ * a job is done when CONNECTED, not aggregating, and successfully aggregated later than when it was asked.
+ */
+export function aggregatedSince(
+  successfullyAggregatedAt: string | null | undefined,
+  baseline: string | null | undefined,
+): boolean {
+  if (!successfullyAggregatedAt) return false;
+  if (!baseline) return true;
+  const now = Date.parse(successfullyAggregatedAt);
+  const before = Date.parse(baseline);
+  // MX's ISO strings compare as times; an unparsable one counts as moved only when it changed.
+  return Number.isNaN(now) || Number.isNaN(before) ? successfullyAggregatedAt !== baseline : now > before;
+}
+
+/**
+ * How long (s) a job MX accepted may show no sign of running before a run concludes MX declined it: MX may
+ * start a job a moment after the request, and answers 202 to an aggregation it will not run (3-hour rule).
+ */
+export const DEFAULT_JOB_START_GRACE_SECONDS = 30;
+
+/** What the member says when MX ran no aggregation for a run (e.g. within 3 h of the last one). */
+export function aggregationDeclinedNote(dataAsOf: string | null | undefined): string {
+  return dataAsOf
+    ? `MX did not aggregate again (it aggregated recently); the data is as fresh as ${dataAsOf}.`
+    : "MX did not aggregate this connection; no data was available yet.";
+}
+
 /** The sync status the API shows for a member. */
 export const SYNC_STATUSES = [
   "PENDING", // created, nothing started yet (e.g. OAuth member before the user came back)

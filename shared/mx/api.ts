@@ -66,6 +66,8 @@ export interface MxApi {
   /** Starts a refresh; resolves with the member (MX may decline when data is fresh). 409 → ConflictError. */
   aggregateMember(userGuid: string, memberGuid: string): Promise<Member>;
   identifyMember(userGuid: string, memberGuid: string): Promise<Member>;
+  /** Asks for up to 24 months of transactions: a job like aggregate. 403 outside the contract, 400 unsupported. */
+  extendHistory(userGuid: string, memberGuid: string): Promise<Member>;
   /** Empty when MX answers 204 (no challenge). */
   listChallenges(userGuid: string, memberGuid: string): Promise<Challenge[]>;
   resumeMember(

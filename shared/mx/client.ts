@@ -234,6 +234,7 @@ export function createMxClient(options: MxClientOptions): MxClient {
 
     aggregateMember: (userGuid, memberGuid) => memberCall("POST", "/aggregate", userGuid, memberGuid),
     identifyMember: (userGuid, memberGuid) => memberCall("POST", "/identify", userGuid, memberGuid),
+    extendHistory: (userGuid, memberGuid) => memberCall("POST", "/extend_history", userGuid, memberGuid),
 
     async listChallenges(userGuid, memberGuid) {
       const { data } = await transport.send({

@@ -5,7 +5,15 @@ import { SYNC_STATUSES } from "../domain/connection";
 import { challengeSchema } from "../mx/schemas";
 import { stripUndefinedDeep } from "./context";
 import type { Item } from "./keys";
-import type { MemberRecord, SyncState } from "./ports";
+import type { MemberRecord, MxProduct, SyncState } from "./ports";
+
+/** The member item's attribute for each MX product's availability (MemberRecord.products). */
+export const PRODUCT_ATTRIBUTES = {
+  identity: "productIdentity",
+  extendedHistory: "productExtendedHistory",
+} as const satisfies Record<MxProduct, string>;
+
+const availabilitySchema = z.enum(["AVAILABLE", "NOT_ENABLED", "NOT_SUPPORTED"]);
 
 const syncStateSchema = z.object({
   status: z.enum(SYNC_STATUSES),
@@ -36,18 +44,29 @@ const memberItemSchema = z.object({
   challenges: z.array(challengeSchema).optional(),
   challengeTaskToken: z.string().optional(),
   challengeExpiresAt: z.number().optional(),
+  // One top-level attribute per product, so each is one SET without first creating a map.
+  productIdentity: availabilitySchema.optional(),
+  productExtendedHistory: availabilitySchema.optional(),
+  historyFrom: z.string().optional(),
   sync: syncStateSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
 export function toMemberRecord(item: Item, nowMs: number): MemberRecord {
-  const { challengeExpiresAt, ...record } = memberItemSchema.parse(item);
+  const {
+    challengeExpiresAt,
+    productIdentity: identity,
+    productExtendedHistory: extendedHistory,
+    ...record
+  } = memberItemSchema.parse(item);
+  const products: MemberRecord["products"] = stripUndefinedDeep({ identity, extendedHistory });
+  const member: MemberRecord = identity || extendedHistory ? { ...record, products } : record;
   // A token past its expiry is dead (its task timed out): never hand it out.
-  if (record.challengeTaskToken !== undefined && (challengeExpiresAt ?? 0) <= nowMs) {
-    delete record.challengeTaskToken;
+  if (member.challengeTaskToken !== undefined && (challengeExpiresAt ?? 0) <= nowMs) {
+    delete member.challengeTaskToken;
   }
-  return record;
+  return member;
 }
 
 /** Builds `SET #sync.#k = :k, …` parts for the defined fields of a sync patch (never the lease fields). */

@@ -8,8 +8,8 @@ import { defined, isoDate, type StoreContext, stripUndefinedDeep } from "./conte
 import { decodeCursor } from "./cursor";
 import { InvalidCursorError, MemberNotFoundError, SyncLeaseLostError } from "./errors";
 import { type Item, isMemberRefreshKey, MEMBER_SK_PREFIX, memberKey, refreshId, userPk } from "./keys";
-import { syncAssignments, toMemberRecord } from "./member-item";
-import type { MemberRecord, MemberStore, SyncState } from "./ports";
+import { PRODUCT_ATTRIBUTES, syncAssignments, toMemberRecord } from "./member-item";
+import type { MemberRecord, MemberStore, MxProduct, ProductAvailability, SyncState } from "./ports";
 import { checkLimit, pageOf, queryAll } from "./query";
 import { MEMBERS_TO_REFRESH_INDEX, PARTITION_KEY, REFRESH_ID, SORT_KEY } from "./table";
 
@@ -341,6 +341,35 @@ export class DynamoMemberStore implements MemberStore {
       members: page.items.map((item) => this.record(item)),
       ...(page.cursor ? { cursor: page.cursor } : {}),
     };
+  }
+
+  async recordProduct(
+    userId: string,
+    memberGuid: string,
+    product: MxProduct,
+    availability: ProductAvailability,
+  ): Promise<void> {
+    await this.updateExisting(userId, memberGuid, {
+      UpdateExpression: "SET #product = :availability, #updatedAt = :updatedAt",
+      ExpressionAttributeNames: { "#product": PRODUCT_ATTRIBUTES[product], "#updatedAt": "updatedAt" },
+      ExpressionAttributeValues: { ":availability": availability, ":updatedAt": isoDate(this.context.now()) },
+    });
+  }
+
+  /** One conditional write: only an older day moves it (pages of a run arrive in any order). */
+  async recordHistoryFrom(userId: string, memberGuid: string, day: string): Promise<void> {
+    await this.update(
+      userId,
+      memberGuid,
+      {
+        UpdateExpression: "SET #historyFrom = :day",
+        ConditionExpression:
+          "attribute_exists(#pk) AND (attribute_not_exists(#historyFrom) OR #historyFrom > :day)",
+        ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#historyFrom": "historyFrom" },
+        ExpressionAttributeValues: { ":day": day },
+      },
+      "ignore",
+    );
   }
 
   private record(item: Item): MemberRecord {

@@ -30,9 +30,18 @@ export interface SyncState {
    * fresh the stored data is at MX. Compared with MX's current value to tell whether MX has new data.
    */
   dataAsOf?: string;
+  /** DECLINED: MX ran no aggregation for the last run (e.g. within 3 h of one); the data is as of dataAsOf. */
+  aggregation?: "AGGREGATED" | "DECLINED";
   /** For operators, when the run ended on an error: its name and a scrubbed, trimmed message. */
   error?: { name: string; message?: string };
 }
+
+/**
+ * Whether an MX product works for this member: AVAILABLE (MX took the job), NOT_ENABLED (403: outside the
+ * client's MX contract), NOT_SUPPORTED (400/422: the institution does not offer it).
+ */
+export type ProductAvailability = "AVAILABLE" | "NOT_ENABLED" | "NOT_SUPPORTED";
+export type MxProduct = "identity" | "extendedHistory";
 
 export interface MemberRecord {
   userId: string; // the app's user id (JWT sub); also the MX user's `id`
@@ -48,6 +57,10 @@ export interface MemberRecord {
   challenges?: Challenge[];
   /** Step Functions task token of the run waiting for the MFA answer. Cleared once used. */
   challengeTaskToken?: string;
+  /** What the syncs learnt about MX's optional products for this member (absent: not tried yet). */
+  products?: Partial<Record<MxProduct, ProductAvailability>>;
+  /** The oldest transaction date (YYYY-MM-DD) stored for the member: how far back its history goes. */
+  historyFrom?: string;
   sync: SyncState;
   createdAt: string;
   updatedAt: string;
@@ -68,6 +81,15 @@ export interface MemberStore {
   getMember(userId: string, memberGuid: string): Promise<MemberRecord | undefined>;
   listMembers(userId: string): Promise<MemberRecord[]>;
   recordConnectionStatus(userId: string, memberGuid: string, connectionStatus: string): Promise<void>;
+  /** Records whether an MX product works for the member (one attribute; no lease needed). */
+  recordProduct(
+    userId: string,
+    memberGuid: string,
+    product: MxProduct,
+    availability: ProductAvailability,
+  ): Promise<void>;
+  /** Moves `historyFrom` back to `day` (YYYY-MM-DD) when it is older than what is recorded; never forward. */
+  recordHistoryFrom(userId: string, memberGuid: string, day: string): Promise<void>;
   /**
    * Takes the member's sync lease for `syncRun` when no other run holds a live one (conditional write).
    * Returns false when another run owns it: at most one running sync per member.

@@ -1,5 +1,6 @@
 // Finish: write the run's outcome on the member (status, human reason, counts, timing, last sync), drop
 // the pending transactions MX no longer reports, and release the lease.
+import { aggregationDeclinedNote } from "../domain/connection";
 import { syncEndReason } from "../domain/sync";
 import type { EventPublisher } from "../events/ports";
 import type { SyncHistory } from "../history/ports";
@@ -38,18 +39,27 @@ export async function finishSync(
 
   const now = (deps.clock ?? systemClock)();
   const pages = input.counts?.transactionPages ?? [];
+  const synced = outcome === "SYNCED";
+  // A synced run says whether MX aggregated for it or declined (the data is then as of dataAsOf).
+  const aggregation = synced ? (input.aggregation ?? "AGGREGATED") : undefined;
   const result: Partial<SyncState> = {
     status: outcome,
     outcome,
-    reason: syncEndReason(
-      {
-        outcome,
-        connectionStatus: input.connectionStatus,
-        errorName: input.error?.Error,
-        failedOnError: input.error !== undefined,
-      },
-      TRANSIENT_ERRORS,
-    ),
+    reason:
+      aggregation === "DECLINED"
+        ? aggregationDeclinedNote(input.dataAsOf)
+        : syncEndReason(
+            {
+              outcome,
+              connectionStatus: input.connectionStatus,
+              errorName: input.error?.Error,
+              failedOnError: input.error !== undefined,
+            },
+            TRANSIENT_ERRORS,
+          ),
+    aggregation,
+    // MX's own freshness of what this run stored (null: MX never aggregated; the last value stays).
+    dataAsOf: synced ? (input.dataAsOf ?? undefined) : undefined,
     finishedAt: now.toISOString(),
     durationMs: input.startedAt === undefined ? undefined : Math.max(0, now.getTime() - input.startedAt),
     counts: input.counts && {

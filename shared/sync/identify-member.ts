@@ -1,21 +1,18 @@
 // Identify: ask MX for the account owners' identity data (AOI). MX works on it like an aggregation, so a
-// new polling phase starts now.
+// new polling phase follows; outside the client's contract (403) the sync goes on without owners.
 import type { MxApi } from "../mx/api";
-import { MxConflictError } from "../mx/errors";
 import type { MemberStore } from "../storage/ports";
-import type { TaskBase } from "./contract";
-import { type Clock, systemClock } from "./time";
+import type { JobOutput, TaskBase } from "./contract";
+import { startMemberJob } from "./member-job";
+import type { Clock } from "./time";
 
-export async function identifyMember(
+export function identifyMember(
   deps: { mx: MxApi; members: MemberStore; clock?: Clock },
-  { request, syncRun }: TaskBase,
-): Promise<{ phaseStartedAt: number }> {
-  try {
-    await deps.mx.identifyMember(request.mxUserGuid, request.memberGuid);
-  } catch (error) {
-    // 409: a job is already running on the member; polling waits for it either way.
-    if (!(error instanceof MxConflictError)) throw error;
-  }
-  await deps.members.updateSync(request.userId, request.memberGuid, syncRun, { status: "CONNECTING" });
-  return { phaseStartedAt: (deps.clock ?? systemClock)().getTime() };
+  input: TaskBase,
+): Promise<JobOutput> {
+  return startMemberJob(deps, input, {
+    kind: "identify",
+    product: "identity",
+    ask: (userGuid, memberGuid) => deps.mx.identifyMember(userGuid, memberGuid),
+  });
 }
