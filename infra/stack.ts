@@ -4,8 +4,10 @@ import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type { Construct } from "constructs";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../shared/domain/sync";
+import { Alarms } from "./constructs/alarms";
 import { ConnectApi } from "./constructs/api";
 import { Data } from "./constructs/data";
+import { AppEvents } from "./constructs/events";
 import { RefreshSchedule } from "./constructs/refresh-schedule";
 import { Secrets } from "./constructs/secrets";
 import { SyncWorkflow } from "./constructs/sync-workflow";
@@ -35,6 +37,8 @@ export class MxConnectStack extends Stack {
   readonly sync: SyncWorkflow;
   readonly refresh: RefreshSchedule;
   readonly api: ConnectApi;
+  readonly events: AppEvents;
+  readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: MxConnectStackProps = {}) {
     super(scope, id, props);
@@ -71,6 +75,14 @@ export class MxConnectStack extends Stack {
       ...(props.redirectAllowList ? { redirectAllowList: props.redirectAllowList } : {}),
     });
 
+    // The app's events: Finish and the routes that declare `events` publish (nothing else may).
+    this.events = new AppEvents(this, "Events");
+    this.events.allowPublishing(this.sync.functions.finish);
+    this.events.allowRoutes(this.api.functions);
+
+    // Last: it alarms on every function and gives every alarm of the stack its topic.
+    this.alarms = new Alarms(this, "Alarms", { finish: this.sync.functions.finish });
+
     new CfnOutput(this, "ApiUrl", { value: this.api.url });
     if (this.api.auth) {
       new CfnOutput(this, "UserPoolId", { value: this.api.auth.userPool.userPoolId });
@@ -81,6 +93,14 @@ export class MxConnectStack extends Stack {
       value: this.secrets.mxCredentials.secretArn,
       description:
         'Put {"client_id","api_key"} here: aws secretsmanager put-secret-value --secret-id <arn> ...',
+    });
+    new CfnOutput(this, "EventBusName", {
+      value: this.events.bus.eventBusName,
+      description: "Add rules here for member.synced, member.needs_user, member.deleted (docs/events.schema.json)",
+    });
+    new CfnOutput(this, "AlarmTopicArn", {
+      value: this.alarms.topic.topicArn,
+      description: "Subscribe on-call here: failed syncs, Lambda errors and throttles, webhook and DLQ alarms",
     });
     new CfnOutput(this, "SyncStateMachineArn", { value: this.sync.stateMachine.stateMachineArn });
   }
