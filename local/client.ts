@@ -15,6 +15,8 @@ import {
   type MemberView,
   memberResponseSchema,
   ownersResponseSchema,
+  reconnectResponseSchema,
+  syncRunsResponseSchema,
   transactionsResponseSchema,
 } from "../shared/api/schemas";
 import type { SyncStatus } from "../shared/domain/connection";
@@ -159,6 +161,19 @@ export interface ConnectClient {
   answerChallenges(memberGuid: string, answers: { guid: string; value: string }[]): Promise<MemberView>;
   owners(memberGuid: string): Promise<z.infer<typeof ownersResponseSchema>["account_owners"]>;
   accounts(): Promise<z.infer<typeof accountsResponseSchema>["accounts"]>;
+  /**
+   * POST …/reconnect (202): new `credentials` for a credential member (its sync follows), nothing for an
+   * OAuth member (the answer carries a new `oauth_window_uri`).
+   */
+  reconnect(
+    memberGuid: string,
+    credentials?: { guid: string; value: string }[],
+  ): Promise<z.infer<typeof reconnectResponseSchema>["member"]>;
+  /** One page of the member's sync history, newest first. */
+  syncs(
+    memberGuid: string,
+    options?: { limit?: number; cursor?: string },
+  ): Promise<z.infer<typeof syncRunsResponseSchema>>;
   /** Every page of an account's transactions, following next_cursor to the end (at most `maxPages`). */
   transactionPages(
     accountGuid: string,
@@ -242,6 +257,23 @@ export function createConnectClient(apiUrl: string, token: string): ConnectClien
     owners: async (guid) =>
       (await call("GET", `/v1/members/${guid}/owners`, ownersResponseSchema)).account_owners,
     accounts: async () => (await call("GET", "/v1/accounts", accountsResponseSchema)).accounts,
+    reconnect: async (guid, credentials) =>
+      (
+        await call("POST", `/v1/members/${guid}/reconnect`, reconnectResponseSchema, {
+          body: credentials ? { credentials } : {},
+        })
+      ).member,
+    syncs: (guid, options = {}) => {
+      const query = new URLSearchParams({
+        ...(options.limit === undefined ? {} : { limit: String(options.limit) }),
+        ...(options.cursor ? { cursor: options.cursor } : {}),
+      });
+      return call(
+        "GET",
+        `/v1/members/${guid}/syncs${query.size > 0 ? `?${query}` : ""}`,
+        syncRunsResponseSchema,
+      );
+    },
     async *transactionPages(accountGuid, options = {}) {
       const maxPages = options.maxPages ?? 10_000;
       let cursor: string | undefined;

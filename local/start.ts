@@ -123,6 +123,11 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
 
+  // The app events (EventBridge locally), one line each, as a client app's rule would receive them.
+  running.stack.aws.events.onEvent((event) => {
+    console.log(`event ${event.detailType} ${JSON.stringify(event.detail)}`);
+  });
+
   const stop = (signal: NodeJS.Signals) => {
     console.log(`\n${signal}: stopping…`);
     running.close().then(

@@ -106,7 +106,7 @@ describe("alarms", () => {
     const report = new AwsSolutionsChecks(app).validateScope(app);
     const ours = report.violations.flatMap((v) =>
       v.violatingResources
-        .filter((r) => /^(Events|Alarms)/.test(r.resourceLogicalId))
+        .filter((r) => /^(Events|Alarms)/.test(r.resourceLogicalId ?? ""))
         .map((r) => `${v.ruleName}: ${r.resourceLogicalId}`),
     );
     expect(ours).toEqual([]);

@@ -114,6 +114,33 @@ export const operations: Record<string, Operation> = {
     response: s.transactionsResponseSchema,
     errors: [404],
   },
+  ListSyncs: {
+    summary: "The member's sync runs, newest first (its history)",
+    description:
+      "One entry per run: what started it (`create`, `oauth`, `user`, `reconnect`, `webhook`, `sweep`), when it " +
+      "started and ended, its outcome and reason, and the rows it wrote (new or updated: rows are upserts by MX " +
+      "guid) and removed (pending transactions MX dropped). Runs are kept 90 days. Page with `next_cursor`.",
+    params: s.memberParamsSchema,
+    query: s.listSyncsQuerySchema,
+    status: 200,
+    response: s.syncRunsResponseSchema,
+    errors: [404],
+  },
+  ReconnectMember: {
+    summary: "Reconnect a member that needs the user, keeping its data (update mode)",
+    description:
+      "For a member whose `needs_user_action` is true (DENIED, EXPIRED, LOCKED after unlocking at the bank, " +
+      "consent revoked, …). A credential member: send the user's new `credentials` (the fields of " +
+      "/v1/institutions/{code}/credentials); MX checks them and a sync follows (trigger `reconnect`). An OAuth " +
+      "member: send `{}`; the answer carries a new single-use `oauth_window_uri` (also the way to get a new " +
+      "window when the first link was lost); the callback starts the sync. Stored data stays readable " +
+      "throughout. 409 while a sync of the member runs.",
+    params: s.memberParamsSchema,
+    body: s.reconnectBodySchema,
+    status: 202,
+    response: s.reconnectResponseSchema,
+    errors: [404, 409, 413, 415, 422, 502, 503, 504],
+  },
   OauthCallback: {
     summary: "MX's OAuth redirect (browser; no token)",
     description:
