@@ -4,6 +4,7 @@
 import * as z from "zod";
 import { DEFAULT_JOB_START_GRACE_SECONDS } from "./domain/connection";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "./domain/sync";
+import { DEFAULT_CHANGE_RETENTION_DAYS } from "./storage/change-log";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "SILENT", "CRITICAL"] as const;
 
@@ -29,6 +30,14 @@ export const mxConfigSchema = baseConfigSchema.extend({
 /** Lambdas that read or write the table. */
 export const tableConfigSchema = baseConfigSchema.extend({
   TABLE_NAME: z.string().min(3).max(255),
+});
+
+/**
+ * Every Lambda with the table: how long the transactions change log keeps its entries (DynamoDB TTL), which
+ * is also how long a changes-feed cursor is honoured. Writers and the reader must agree: infra sets it on all.
+ */
+export const changeLogConfigSchema = z.object({
+  CHANGE_RETENTION_DAYS: positiveInt(DEFAULT_CHANGE_RETENTION_DAYS).pipe(z.number().max(3650)),
 });
 
 /**

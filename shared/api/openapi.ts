@@ -114,6 +114,28 @@ export const operations: Record<string, Operation> = {
     response: s.transactionsResponseSchema,
     errors: [404],
   },
+  TransactionsSync: {
+    summary: "What changed in the user's transactions since your cursor (added, modified, removed)",
+    description:
+      "Keeps an exact copy of the user's transactions without reading every page again. Start without a " +
+      "cursor from an empty copy; apply each page in order (delete `removed`, upsert `added` and `modified` " +
+      "by `account_guid` + `guid`); call again with `next_cursor` while `has_more`; save `next_cursor` with " +
+      "your copy and call again after a sync (the `member.synced` event) or on a schedule. The client loop:\n\n" +
+      "```\ncursor = load()            // absent the first time\ndo {\n" +
+      "  page = GET /v1/transactions/sync?cursor=<cursor>&count=500\n" +
+      "  for r in page.removed:  copy.delete(r.account_guid, r.guid)\n" +
+      "  for t in page.added + page.modified:  copy.upsert(t.account_guid, t.guid, t)\n" +
+      "  cursor = page.next_cursor\n} while (page.has_more)\nsave(copy, cursor)   // together\n```\n\n" +
+      "`modified` holds every row written since the cursor, new or changed (the store writes rows without " +
+      "reading them first, so it cannot tell the two apart): upsert it. A cursor is bound to the user and to " +
+      "`member_guid`/`account_guid`: `invalid_cursor` (400) for a damaged or other-view cursor, " +
+      "`cursor_forbidden` (403) for another user's, `cursor_expired` (410) once older than the change log " +
+      "keeps (30 days by default): start again without a cursor, from an empty copy.",
+    query: s.transactionsSyncQuerySchema,
+    status: 200,
+    response: s.transactionsSyncResponseSchema,
+    errors: [403, 410],
+  },
   ListSyncs: {
     summary: "The member's sync runs, newest first (its history)",
     description:
@@ -157,6 +179,7 @@ export const operations: Record<string, Operation> = {
 const ERROR_TEXT: Record<number, string> = {
   400: "Invalid request: `error.message` names the field.",
   401: "No valid bearer token.",
+  403: "Forbidden (`cursor_forbidden`: a cursor issued to another user).",
   404: "Not found, or not the caller's (both answer the same).",
   409: "Conflict (e.g. `no_challenge`: no security question waits).",
   410: "Expired.",

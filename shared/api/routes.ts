@@ -132,6 +132,14 @@ const routes = [
   },
   {
     method: "GET",
+    path: "/v1/transactions/sync",
+    entry: "functions/api-transactions-sync.ts",
+    id: "TransactionsSync",
+    // Reads only; the signing key signs and checks its cursors.
+    needs: { table: "read", signingKey: true },
+  },
+  {
+    method: "GET",
     path: "/v1/oauth/callback/{state}",
     entry: "functions/api-oauth-callback.ts",
     public: true,

@@ -3,6 +3,7 @@
 import * as z from "zod";
 import { SYNC_STATUSES } from "../domain/connection";
 import { SYNC_TRIGGERS } from "../domain/triggers";
+import { CHANGES_DEFAULT_PAGE, CHANGES_MAX_PAGE } from "../feed/settings";
 import { SYNC_HISTORY_DEFAULT_PAGE, SYNC_HISTORY_MAX_PAGE } from "../history/settings";
 import {
   accountOwnerSchema,
@@ -237,4 +238,34 @@ export const reconnectResponseSchema = z.object({
 
 export const errorResponseSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
+});
+
+// ---- the transactions changes feed ---------------------------------------------------------------------
+
+export const transactionsSyncQuerySchema = z.strictObject({
+  // Checked by the feed itself, so a damaged cursor is `invalid_cursor`, not a generic `invalid_request`.
+  cursor: z.string().min(1).max(4096).optional().meta({
+    description: "Opaque: the `next_cursor` of the previous page. Absent: from an empty copy (everything).",
+  }),
+  count: queryInt(1, CHANGES_MAX_PAGE, CHANGES_DEFAULT_PAGE).meta({
+    description: `Changes per page (default ${CHANGES_DEFAULT_PAGE}, at most ${CHANGES_MAX_PAGE}).`,
+  }),
+  member_guid: memberGuidSchema.optional().meta({ description: "Only this member's transactions." }),
+  account_guid: accountGuidSchema.optional().meta({ description: "Only this account's transactions." }),
+});
+export const removedTransactionSchema = z.object({
+  guid: z.string(),
+  account_guid: z.string(),
+  member_guid: z.string(),
+});
+export const transactionsSyncResponseSchema = z.object({
+  added: z.array(transactionSchema).meta({ description: "Rows your copy does not hold: insert them." }),
+  modified: z
+    .array(transactionSchema)
+    .meta({ description: "Rows written since your cursor, new or changed: upsert them by guid." }),
+  removed: z
+    .array(removedTransactionSchema)
+    .meta({ description: "Rows deleted (pending rows MX dropped, a deleted member's rows): delete them." }),
+  next_cursor: z.string().meta({ description: "Save it with your copy; send it on the next call." }),
+  has_more: z.boolean().meta({ description: "True: call again at once with next_cursor." }),
 });

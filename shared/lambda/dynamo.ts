@@ -4,6 +4,7 @@
 // points at the embedded stack.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { changeLogConfigSchema, config } from "../config";
 import { createStores, type Stores } from "../storage/dynamo";
 
 let built: { tableName: string; stores: Stores } | undefined;
@@ -14,7 +15,11 @@ export function tableStores(tableName: string): Stores {
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
       marshallOptions: { removeUndefinedValues: true },
     });
-    built = { tableName, stores: createStores({ doc, tableName }) };
+    const { CHANGE_RETENTION_DAYS } = config(changeLogConfigSchema);
+    built = {
+      tableName,
+      stores: createStores({ doc, tableName, changeRetentionDays: CHANGE_RETENTION_DAYS }),
+    };
   }
   return built.stores;
 }
