@@ -103,15 +103,16 @@ describe("MFA: several rounds", () => {
     // Prepare
     const api = await clientFor(app);
     const member = await createCredentialMember(api, "multi");
-    await nextPrompt(api, member.guid);
+    const waiting = await nextPrompt(api, member.guid);
     const [phones] = await api.challenges(member.guid);
+    expect(waiting.challenges).toEqual([phones]);
     const phone = phones?.options?.[0]?.value;
     expect(phones?.type).toBe("OPTIONS");
     expect(phone).toEqual(expect.any(String));
 
     // Act: round 1, then round 2
     await api.answerChallenges(member.guid, [{ guid: phones?.guid ?? "", value: phone ?? "" }]);
-    await nextPrompt(api, member.guid);
+    const second = await nextPrompt(api, member.guid);
     const [code] = await api.challenges(member.guid);
     await api.answerChallenges(member.guid, [{ guid: code?.guid ?? "", value: "correct" }]);
     const done = await waitForSync(api, member.guid);
@@ -119,6 +120,7 @@ describe("MFA: several rounds", () => {
     // Assess
     expect(code?.type).toBe("TEXT");
     expect(code?.guid).not.toBe(phones?.guid);
+    expect(second.challenges).toEqual([code]);
     expect(done.sync.status).toBe("SYNCED");
     expect(done.sync.counts?.accounts).toBeGreaterThan(0);
   });

@@ -161,6 +161,9 @@ export const memberViewSchema = z.object({
   identify: z.boolean(),
   connection_status: z.string().nullable().meta({ description: "MX's connection status, as last seen." }),
   challenges_waiting: z.boolean().meta({ description: "True when an MFA answer is awaited." }),
+  challenges: z.array(challengeSchema).optional().meta({
+    description: "While challenges_waiting: the prompts, exactly as GET …/challenges shows them.",
+  }),
   needs_user_action: z.boolean().meta({
     description: "True when only the user can fix the connection: reconnect it (sync.reason says why).",
   }),

@@ -14,13 +14,16 @@ export function memberView(member: MemberRecord): MemberView {
   // A reason only explains an ended, unsuccessful run; a stale one must not show while a new run works.
   // It is computed once, when the run ends (shared/domain/sync.ts), and stored with the outcome.
   const reason = isUnsyncedEnd(sync.status) ? (sync.reason ?? null) : null;
+  const waiting = sync.status === "CHALLENGED" && (member.challenges?.length ?? 0) > 0;
   return {
     guid: member.memberGuid,
     institution_code: member.institutionCode,
     is_oauth: member.isOauth,
     identify: member.identify,
     connection_status: member.connectionStatus ?? null,
-    challenges_waiting: sync.status === "CHALLENGED" && (member.challenges?.length ?? 0) > 0,
+    challenges_waiting: waiting,
+    // The prompts as MX shaped them, so an app polling the member can show them without another call.
+    ...(waiting && member.challenges ? { challenges: member.challenges } : {}),
     needs_user_action: sync.status === "NEEDS_USER",
     sync: {
       status: sync.status,
