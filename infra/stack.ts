@@ -8,6 +8,7 @@ import { Alarms } from "./constructs/alarms";
 import { ConnectApi } from "./constructs/api";
 import { Data } from "./constructs/data";
 import { AppEvents } from "./constructs/events";
+import { CHANGE_RETENTION_CONTEXT } from "./constructs/function";
 import { RefreshSchedule } from "./constructs/refresh-schedule";
 import { Secrets } from "./constructs/secrets";
 import { SyncWorkflow } from "./constructs/sync-workflow";
@@ -27,6 +28,8 @@ export interface MxConnectStackProps extends StackProps {
   readonly refreshSchedule?: scheduler.ScheduleExpression;
   /** URL prefixes an OAuth member's `redirect_url` may start with (your app's return URLs). */
   readonly redirectAllowList?: readonly string[];
+  /** Days the transactions change log keeps entries (a changes-feed cursor's life; default 30; context too). */
+  readonly changeRetentionDays?: number;
   /** Overrides the repository root (tests). */
   readonly projectRoot?: string;
 }
@@ -42,6 +45,9 @@ export class MxConnectStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MxConnectStackProps = {}) {
     super(scope, id, props);
+    // Read by every function with the table (MxFunction), before any is created.
+    if (props.changeRetentionDays !== undefined)
+      this.node.setContext(CHANGE_RETENTION_CONTEXT, props.changeRetentionDays);
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
     const mxBaseUrl = props.mxBaseUrl ?? "https://int-api.mx.com";
     this.data = new Data(this, "Data", { customerManagedKey: props.customerManagedKey ?? false });

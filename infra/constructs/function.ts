@@ -16,6 +16,25 @@ import { acknowledge, REASONS } from "../nag";
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __mxCreateRequire } from 'node:module'; const require = __mxCreateRequire(import.meta.url);";
 
+/**
+ * CDK context (or the stack prop of that name): days the transactions change log keeps its entries, and so
+ * how long a changes-feed cursor lives. Every function with the table gets it, so writers (TTL) and the
+ * feed (410 after it) agree; unset, the code's default (30) applies.
+ */
+export const CHANGE_RETENTION_CONTEXT = "changeRetentionDays";
+
+function changeRetentionDays(scope: Construct): string | undefined {
+  const value: unknown = scope.node.tryGetContext(CHANGE_RETENTION_CONTEXT);
+  if (value === undefined) return undefined;
+  const days = Number(value);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new Error(
+      `${CHANGE_RETENTION_CONTEXT} must be a whole number of days in 1..3650, got ${String(value)}`,
+    );
+  }
+  return String(days);
+}
+
 export interface MxFunctionProps
   extends Omit<
     NodejsFunctionProps,
@@ -52,6 +71,7 @@ export class MxFunction extends NodejsFunction {
       description: `Runs ${entry}`,
     });
     logGroup.grantWrite(role);
+    const retention = environment?.TABLE_NAME ? changeRetentionDays(scope) : undefined;
 
     super(scope, id, {
       memorySize: 512,
@@ -71,6 +91,7 @@ export class MxFunction extends NodejsFunction {
         NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: "mx-connect",
         LOG_LEVEL: "INFO",
+        ...(retention ? { CHANGE_RETENTION_DAYS: retention } : {}),
         ...environment,
       },
       bundling: {
