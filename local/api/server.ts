@@ -7,10 +7,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyCors, type CorsPolicy } from "./cors";
 import { BodyTooLargeError, buildEvent, readBody, readRequestHead } from "./event";
 import { createInvoker, gatewayError, type HttpAnswer, importHandler, type LambdaHandler } from "./invoke";
 import type { JwtAuthorizer, JwtAuthorizerContext } from "./jwt";
 import { createRouter, type LocalRoute } from "./routing";
+import type { DevSite } from "./site";
 
 export type { LocalApiEvent } from "./event";
 export { toHttpAnswer } from "./invoke";
@@ -32,6 +34,10 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** Overrides how an entry's handler is loaded (default: dynamic import, once per entry). */
   loadHandler?: (entry: string) => Promise<LambdaHandler>;
+  /** API Gateway's CORS (`corsPreflight`); default none, as deployed without CDK context `corsOrigins`. */
+  cors?: CorsPolicy;
+  /** Development pages beside the API (`npm start`: the example app, /docs, /dev/token); never deployed. */
+  site?: DevSite;
 }
 
 export interface ApiServer {
@@ -111,6 +117,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const started = new Date();
     // API Gateway request ids look like "Mc7UVioPPHcEKPA=".
     const requestId = randomBytes(10).toString("base64");
+    if (options.cors && applyCors(options.cors, req, res)) {
+      log(`${requestId} OPTIONS (CORS preflight) 204 ${Date.now() - started.getTime()}ms`);
+      return;
+    }
+    const site = options.site;
+    (site ? site(req, res) : Promise.resolve(false))
+      .catch((error: unknown) => {
+        log(`${requestId}: local page error: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) send(res, gatewayError(500), requestId);
+        return true;
+      })
+      .then((handled) => {
+        if (!handled) serveApi(req, res, requestId, started);
+      });
+  });
+
+  function serveApi(req: IncomingMessage, res: ServerResponse, requestId: string, started: Date): void {
     answer(req, requestId, started)
       .catch((error: unknown) => {
         log(
@@ -124,7 +147,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         send(res, httpAnswer, requestId);
         log(`${requestId} ${routeKey} ${httpAnswer.statusCode} ${Date.now() - started.getTime()}ms`);
       });
-  });
+  }
 
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((done, fail) => {
