@@ -57,6 +57,14 @@ function eventsOf(guid: string) {
     .filter((event) => event.detail.member_guid === guid);
 }
 
+/** The member's events once `count` have arrived (Finish publishes just after it records the outcome). */
+async function eventsOnceThere(guid: string, count: number) {
+  for (let i = 0; i < 200 && eventsOf(guid).length < count; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return eventsOf(guid);
+}
+
 describe("sync history", () => {
   it("records the first sync (trigger create) and a user's sync (trigger user), newest first, with rows", async () => {
     // Prepare
@@ -65,7 +73,9 @@ describe("sync history", () => {
     expect(member.sync.status).toBe("SYNCED");
 
     // Act
+    const requestsBefore = world.sandbox.stats().requests;
     await userSync(sub, member.guid);
+    const requestsDuring = world.sandbox.stats().requests - requestsBefore;
     const res = await world.call("ListSyncs", { sub, params: { member_guid: member.guid } });
 
     // Assess
@@ -73,6 +83,9 @@ describe("sync history", () => {
     const syncs = res.body.syncs as Record<string, unknown>[];
     expect(syncs.map((s) => s.trigger)).toEqual(["user", "create"]);
     expect(syncs.map((s) => s.outcome)).toEqual(["SYNCED", "SYNCED"]);
+    // Every request MX received during the user's run was the run's (nothing else talks to MX meanwhile).
+    expect(syncs[0]?.mx_calls).toBe(requestsDuring);
+    expect(syncs[0]?.mx_calls).toBeGreaterThan(0);
     const counts = member.sync.counts ?? { owners: 0, accounts: 0, transactions: 0 };
     expect(syncs[1]).toMatchObject({
       rows_written: counts.owners + counts.accounts + counts.transactions,
@@ -172,7 +185,7 @@ describe("events for the app", () => {
 
     // Assess
     const counts = synced.sync.counts ?? { owners: 0, accounts: 0, transactions: 0 };
-    expect(eventsOf(synced.guid)).toEqual([
+    expect(await eventsOnceThere(synced.guid, 1)).toEqual([
       {
         source: "mx-connect",
         "detail-type": "member.synced",
@@ -185,7 +198,7 @@ describe("events for the app", () => {
         }),
       },
     ]);
-    expect(eventsOf(denied.guid)).toEqual([
+    expect(await eventsOnceThere(denied.guid, 1)).toEqual([
       {
         source: "mx-connect",
         "detail-type": "member.needs_user",
@@ -204,7 +217,10 @@ describe("events for the app", () => {
 
     // Assess
     expect(res.status).toBe(204);
-    expect(eventsOf(member.guid).map((e) => e["detail-type"])).toEqual(["member.synced", "member.deleted"]);
+    expect((await eventsOnceThere(member.guid, 2)).map((e) => e["detail-type"])).toEqual([
+      "member.synced",
+      "member.deleted",
+    ]);
     expect(JSON.stringify(world.stack.aws.events.published())).not.toMatch(new RegExp(TEST_USERNAME));
   });
 });

@@ -35,6 +35,10 @@ export interface SyncRunPage {
 export interface SyncHistory {
   /** Records a finished run (idempotent: recording the same run again overwrites it). Expires by TTL. */
   recordRun(userId: string, memberGuid: string, run: SyncRun): Promise<void>;
+  /** Adds `calls` MX requests to the run's counter (one UpdateItem ADD; the counter expires with the runs). */
+  addMxCalls(userId: string, memberGuid: string, runId: string, calls: number): Promise<void>;
+  /** The run's counted MX requests so far; undefined when none were counted. */
+  mxCallsOf(userId: string, memberGuid: string, runId: string): Promise<number | undefined>;
   /** The member's runs, newest first, `limit` (1..100) a page; throws InvalidCursorError on a foreign cursor. */
   listRuns(
     userId: string,

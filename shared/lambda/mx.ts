@@ -9,6 +9,7 @@ import secretsManager from "@middy/secrets-manager";
 import { getCache } from "@middy/util";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
+import { countingFetch } from "../history/mx-calls";
 import type { MxApi } from "../mx/api";
 import { createMxClient } from "../mx/client";
 
@@ -59,7 +60,8 @@ export function mxClientFor(baseUrl: string, secret: unknown, secretId = "the MX
       baseUrl,
       clientId,
       apiKey,
-      client: createMxClient({ baseUrl, credentials: { clientId, apiKey } }),
+      // Every request counted against the invocation that sends it (a sync run's mxCalls).
+      client: createMxClient({ baseUrl, credentials: { clientId, apiKey }, fetch: countingFetch }),
     };
   }
   return built.client;

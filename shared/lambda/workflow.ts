@@ -3,9 +3,11 @@
 // reach it under one of TRANSIENT_MX_ERRORS (shared/sync/contract.ts).
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
 import type { Context } from "aws-lambda";
+import { withMxCallCount } from "../history/mx-calls";
 import { isTransientMxError, MxUnavailableError } from "../mx/errors";
 import { logger, loggerContext, workflowCorrelation } from "./logger";
 import { type MxClientOptions, mxClient, mxSecret } from "./mx";
+import { addRunMxCalls } from "./run-mx-calls";
 
 /**
  * Normalises a task's error for Step Functions: a refused or reset connection to MX is retried like a 5xx
@@ -47,5 +49,11 @@ export function lambdaEntry<
   TContext extends Context,
   TInternal extends Record<string, unknown>,
 >(handler: MiddyfiedHandler<TEvent, TResult, Error, TContext, TInternal>): LambdaEntry<TResult> {
-  return handler as unknown as LambdaEntry<TResult>;
+  const entry = handler as unknown as LambdaEntry<TResult>;
+  // The MX requests of a sync task go to its run's count (shared/history/mx-calls.ts).
+  return (event, context) =>
+    withMxCallCount(
+      () => entry(event, context),
+      (calls) => addRunMxCalls(event, calls),
+    );
 }

@@ -1,6 +1,6 @@
 // SyncHistory on the table: a run's record sits in its user's partition next to the member
 // (keys.syncRunKey), so listing a member's runs is one backwards Query; DynamoDB's TTL expires old runs.
-import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { SYNC_TRIGGERS } from "../domain/triggers";
 import type { SyncHistory, SyncRun, SyncRunPage } from "../history/ports";
@@ -8,7 +8,7 @@ import { SYNC_HISTORY_MAX_PAGE, SYNC_HISTORY_RETENTION_DAYS } from "../history/s
 import { defined, type StoreContext } from "./context";
 import { decodeCursor } from "./cursor";
 import { InvalidCursorError } from "./errors";
-import { isSyncRunCursorKey, syncRunKey, syncRunSkPrefix, userPk } from "./keys";
+import { isSyncRunCursorKey, syncCallsKey, syncRunKey, syncRunSkPrefix, userPk } from "./keys";
 import { checkLimit, pageOf } from "./query";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table";
 
@@ -46,6 +46,36 @@ export class DynamoSyncHistory implements SyncHistory {
         }),
       }),
     );
+  }
+
+  async addMxCalls(userId: string, memberGuid: string, runId: string, calls: number): Promise<void> {
+    const nowSeconds = Math.floor(this.context.now().getTime() / 1000);
+    await this.context.doc.send(
+      new UpdateCommand({
+        TableName: this.context.tableName,
+        Key: syncCallsKey(userId, memberGuid, runId),
+        UpdateExpression:
+          "ADD #calls :calls SET #entity = :entity, #expiresAt = if_not_exists(#expiresAt, :expiresAt)",
+        ExpressionAttributeNames: { "#calls": "mxCalls", "#entity": "entity", "#expiresAt": TTL_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ":calls": calls,
+          ":entity": "syncCalls",
+          ":expiresAt": nowSeconds + this.retentionDays * DAY_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async mxCallsOf(userId: string, memberGuid: string, runId: string): Promise<number | undefined> {
+    const result = await this.context.doc.send(
+      new GetCommand({
+        TableName: this.context.tableName,
+        Key: syncCallsKey(userId, memberGuid, runId),
+        ConsistentRead: true,
+      }),
+    );
+    const calls = result.Item?.mxCalls;
+    return typeof calls === "number" ? calls : undefined;
   }
 
   async listRuns(

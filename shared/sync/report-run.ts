@@ -16,6 +16,7 @@ export async function reportRun(
     (counts?.accounts ?? 0) +
     (counts?.transactionPages ?? []).reduce((a, b) => a + b, 0);
   const finishedAt = end.now.toISOString();
+  const mxCalls = await deps.history?.mxCallsOf(request.userId, request.memberGuid, syncRun);
   await deps.history?.recordRun(request.userId, request.memberGuid, {
     runId: syncRun,
     trigger: request.trigger,
@@ -25,6 +26,8 @@ export async function reportRun(
     outcome: end.outcome,
     ...(end.reason ? { reason: end.reason } : {}),
     rows: { written, removed: end.removed },
+    // Every task that called MX added its requests (Finish itself calls none); none counted = 0.
+    mxCalls: mxCalls ?? 0,
   });
   const member = { user_id: request.userId, member_guid: request.memberGuid };
   if (end.outcome === "SYNCED") {
