@@ -18,6 +18,7 @@ import {
   reconnectResponseSchema,
   syncRunsResponseSchema,
   transactionsResponseSchema,
+  transactionsSyncResponseSchema,
 } from "../shared/api/schemas";
 import type { SyncStatus } from "../shared/domain/connection";
 
@@ -53,6 +54,7 @@ export class OauthWalkError extends Error {
 export type CreatedMember = z.infer<typeof createMemberResponseSchema>["member"];
 export type ChallengePrompt = z.infer<typeof challengesResponseSchema>["challenges"][number];
 export type TransactionsPage = z.infer<typeof transactionsResponseSchema>;
+export type TransactionChangesPage = z.infer<typeof transactionsSyncResponseSchema>;
 
 /** The statuses a sync ends in. */
 export const SYNC_ENDED: ReadonlySet<SyncStatus> = new Set<SyncStatus>([
@@ -174,6 +176,16 @@ export interface ConnectClient {
     memberGuid: string,
     options?: { limit?: number; cursor?: string },
   ): Promise<z.infer<typeof syncRunsResponseSchema>>;
+  /**
+   * One page of GET /v1/transactions/sync: the changes since `cursor` (none: everything, from an empty copy).
+   * Apply `removed`, then `added` and `modified`, in that order; call again with next_cursor while has_more.
+   */
+  transactionChanges(options?: {
+    cursor?: string;
+    count?: number;
+    memberGuid?: string;
+    accountGuid?: string;
+  }): Promise<TransactionChangesPage>;
   /** Every page of an account's transactions, following next_cursor to the end (at most `maxPages`). */
   transactionPages(
     accountGuid: string,
@@ -257,6 +269,19 @@ export function createConnectClient(apiUrl: string, token: string): ConnectClien
     owners: async (guid) =>
       (await call("GET", `/v1/members/${guid}/owners`, ownersResponseSchema)).account_owners,
     accounts: async () => (await call("GET", "/v1/accounts", accountsResponseSchema)).accounts,
+    transactionChanges: (options = {}) => {
+      const query = new URLSearchParams({
+        ...(options.cursor ? { cursor: options.cursor } : {}),
+        ...(options.count === undefined ? {} : { count: String(options.count) }),
+        ...(options.memberGuid ? { member_guid: options.memberGuid } : {}),
+        ...(options.accountGuid ? { account_guid: options.accountGuid } : {}),
+      });
+      return call(
+        "GET",
+        `/v1/transactions/sync${query.size > 0 ? `?${query}` : ""}`,
+        transactionsSyncResponseSchema,
+      );
+    },
     reconnect: async (guid, credentials) =>
       (
         await call("POST", `/v1/members/${guid}/reconnect`, reconnectResponseSchema, {

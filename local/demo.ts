@@ -427,7 +427,44 @@ async function run(app: RunningAll, realMx: boolean): Promise<Scenario[]> {
       scenario.problems.push(explain(error));
     }
   }
-  return scenarios.map(([scenario]) => scenario);
+  step("Follow the transactions changes feed (GET /v1/transactions/sync) from an empty copy");
+  const all = scenarios.map(([scenario]) => scenario);
+  try {
+    await followChanges(demo, all);
+  } catch (error) {
+    all[0]?.problems.push(`changes feed: ${explain(error)}`);
+  }
+  return all;
+}
+
+/** A client app's copy built from the changes feed alone equals the transactions read back page by page. */
+async function followChanges(demo: Demo, scenarios: Scenario[]): Promise<void> {
+  const copy = new Map<string, unknown>();
+  const totals = { pages: 0, added: 0, modified: 0, removed: 0 };
+  let cursor: string | undefined;
+  let hasMore = true;
+  while (hasMore) {
+    const page = await demo.api.transactionChanges({ count: 500, ...(cursor ? { cursor } : {}) });
+    for (const r of page.removed) copy.delete(`${r.account_guid}#${r.guid}`);
+    for (const t of [...page.added, ...page.modified]) copy.set(`${t.account_guid}#${t.guid}`, t);
+    totals.pages++;
+    totals.added += page.added.length;
+    totals.modified += page.modified.length;
+    totals.removed += page.removed.length;
+    cursor = page.next_cursor;
+    hasMore = page.has_more;
+  }
+  const readBack = scenarios.reduce((sum, s) => sum + (s.readBack?.transactions ?? 0), 0);
+  note(
+    `${totals.pages} pages: ${totals.added} added, ${totals.modified} modified, ${totals.removed} removed → ` +
+      `a copy of ${copy.size} transactions (${copy.size === readBack ? "=" : "≠"} the ${readBack} read back)`,
+  );
+  const again = await demo.api.transactionChanges({ cursor });
+  note(
+    `again with the saved cursor: ${again.added.length + again.modified.length + again.removed.length} changes`,
+  );
+  if (copy.size !== readBack)
+    scenarios[0]?.problems.push(`the feed's copy holds ${copy.size}, not ${readBack}`);
 }
 
 async function main(): Promise<number> {
