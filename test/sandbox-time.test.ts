@@ -3,13 +3,7 @@
 // history depth and extend_history, products outside the contract, jobs already running, credential
 // updates, OAuth window expiry, and 429 without Retry-After.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DEFAULT_KNOBS,
-  type KnobsPatch,
-  MX_KNOBS,
-  type Sandbox,
-  startSandbox,
-} from "../local/sandbox/index";
+import { DEFAULT_KNOBS, type KnobsPatch, MX_KNOBS, type Sandbox, startSandbox } from "../local/sandbox/index";
 import {
   type Call,
   createMxbankMember,

@@ -55,15 +55,21 @@ describe("the synthesized sync definition", () => {
         "Poll",
         "RouteByPhase",
         "WaitForAggregation",
-        "IdentifyWanted",
+        "NextJob",
         "Identify",
+        "ExtendedHistoryWanted",
+        "ExtendHistory",
+        "WhichJobDeclined",
+        "AggregationDeclined",
         "ChallengeRoundsLeft",
         "AwaitChallenge",
         "ChallengeTimedOut",
         "TooManyChallenges",
         "FanOut",
+        "ReadOwners",
         "StoreOwners",
         "StoreAccounts",
+        "StoreTransactionWindows",
         "StoreFirstTransactionsPage",
         "StoreTransactionPages",
         "StoreTransactionsPage",
@@ -124,13 +130,30 @@ describe("the synthesized sync definition", () => {
     expect(state("PollSoon")).toMatchObject({ Type: "Wait", Seconds: 3, Next: "Poll" });
   });
 
-  it("reads transaction pages beyond the first with bounded concurrency", () => {
+  it("reads transaction windows one at a time, and pages beyond a window's first with bounded concurrency", () => {
     // Assess
+    expect(state("StoreTransactionWindows")).toMatchObject({
+      Type: "Map",
+      MaxConcurrency: 1,
+      ItemsPath: "$.begin.windows",
+    });
     expect(state("StoreTransactionPages")).toMatchObject({
       Type: "Map",
       MaxConcurrency: 4,
       ItemsPath: "$.pageList.pages",
     });
+  });
+
+  it("asks identify and extend_history again, bounded, while MX runs another job (409), then goes on without", () => {
+    // Assess
+    for (const name of ["Identify", "ExtendHistory"]) {
+      const busy = (state(name).Retry as JsonObject[]).find((r) =>
+        (r.ErrorEquals as string[]).includes("MxJobBusyError"),
+      );
+      expect(busy, name).toMatchObject({ MaxAttempts: expect.any(Number), JitterStrategy: "FULL" });
+      expect((busy?.MaxAttempts as number) > 1 && (busy?.MaxAttempts as number) <= 10).toBe(true);
+      expect((state(name).Catch as JsonObject[])[0]).toMatchObject({ ErrorEquals: ["MxJobBusyError"] });
+    }
   });
 
   it("waits for the MFA answer with a task token, a timeout, and a timeout route of its own", () => {
@@ -170,7 +193,36 @@ describe("the synthesized sync definition", () => {
 
     // Assess
     expect(workflow.definitions.sync).toEqual(sync);
-    expect(Object.keys(workflow.definitions)).toEqual(expect.arrayContaining(["sync", "refresh"]));
+    expect(Object.keys(workflow.definitions)).toEqual(expect.arrayContaining(["sync"]));
+  });
+});
+
+describe("the extendedHistory context", () => {
+  /** EXTENDED_HISTORY of every sync task Lambda in the template synthesized with `context`. */
+  function extendedHistoryEnv(context: Record<string, unknown>): unknown[] {
+    const outdir = mkdtempSync(join(tmpdir(), "workflow-context-"));
+    try {
+      buildApp({ context: { ...SKIP_BUNDLING, ...context }, outdir, nag: false }).app.synth();
+      const synthesized = JSON.parse(
+        readFileSync(join(outdir, `${STACK_NAME}.template.json`), "utf8"),
+      ) as CfnTemplate;
+      return functionsIn(synthesized, account, PROJECT_ROOT)
+        .filter((fn) => fn.entry.startsWith("functions/sync-"))
+        .map((fn) => fn.environment.EXTENDED_HISTORY);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }
+
+  it("is off by default and reaches every sync task Lambda when set (-c extendedHistory=true)", () => {
+    // Act
+    const byDefault = extendedHistoryEnv({});
+    const enabled = extendedHistoryEnv({ extendedHistory: "true" });
+
+    // Assess
+    expect(byDefault.length).toBeGreaterThan(5);
+    expect(new Set(byDefault)).toEqual(new Set(["false"]));
+    expect(new Set(enabled)).toEqual(new Set(["true"]));
   });
 });
 
@@ -207,14 +259,30 @@ class NamedError extends Error {
 
 const REQUEST = { userId: "u1", mxUserGuid: "USR-1", memberGuid: "MBR-1", identify: false, mode: "initial" };
 const window = { from: "2024-01-01", to: "2026-01-06" };
+const DATA_AS_OF = "2026-01-01T10:00:00Z";
 const poll = (phase: string, connectionStatus = phase) => ({
   phase,
   connectionStatus,
   waitSeconds: 5,
   elapsedSeconds: 1,
+  dataAsOf: DATA_AS_OF,
+});
+const begun = {
+  acquired: true,
+  startedAt: 1000,
+  window,
+  windows: [window],
+  baseline: null,
+  extendHistory: false,
+};
+const job = (kind: string, requested = true) => ({
+  kind,
+  requested,
+  baseline: "2025-12-31T09:00:00Z",
+  phaseStartedAt: 2000,
 });
 const happy: Script = {
-  "sync-begin": () => ({ acquired: true, startedAt: 1000, window }),
+  "sync-begin": () => begun,
   "sync-poll": () => poll("CONNECTED"),
   "sync-owners": () => ({ stored: 2 }),
   "sync-accounts": () => ({ stored: 3 }),
@@ -272,6 +340,7 @@ describe("the sync workflow's routes", () => {
     expect(result).toEqual({ status: "SUCCEEDED", output: { outcome: "SYNCED" } });
     expect(calls["sync-poll"]).toHaveLength(3);
     expect(calls["sync-transactions-page"]?.map((e) => e.page).sort()).toEqual([1, 2, 3]);
+    expect(calls["sync-owners"]).toHaveLength(0); // owners are identity data: not asked for here
     expect(finish).toEqual({
       request: REQUEST,
       syncRun: "run-1",
@@ -279,7 +348,9 @@ describe("the sync workflow's routes", () => {
       connectionStatus: "CONNECTED",
       startedAt: 1000,
       window,
-      counts: { owners: 2, accounts: 3, transactionPages: [1000, 1000, 5] },
+      counts: { owners: 0, accounts: 3, transactionPages: [[1000, 1000, 5]] },
+      aggregation: "AGGREGATED",
+      dataAsOf: DATA_AS_OF,
     });
   });
 
@@ -288,7 +359,12 @@ describe("the sync workflow's routes", () => {
     const { calls } = await runSync({});
 
     // Assess
-    expect(calls["sync-poll"]?.[0]).toEqual({ request: REQUEST, syncRun: "run-1", phaseStartedAt: 1000 });
+    expect(calls["sync-poll"]?.[0]).toEqual({
+      request: REQUEST,
+      syncRun: "run-1",
+      phaseStartedAt: 1000,
+      baseline: null,
+    });
     expect(calls["sync-transactions-page"]?.[0]).toEqual({
       request: REQUEST,
       syncRun: "run-1",
@@ -300,7 +376,7 @@ describe("the sync workflow's routes", () => {
   it("ends ALREADY_RUNNING without finishing when another run holds the lease", async () => {
     // Act
     const { result, calls } = await runSync({
-      "sync-begin": () => ({ acquired: false, startedAt: 1, window }),
+      "sync-begin": () => ({ ...begun, acquired: false }),
     });
 
     // Assess
@@ -308,17 +384,85 @@ describe("the sync workflow's routes", () => {
     expect(calls["sync-finish"]).toHaveLength(0);
   });
 
-  it("identifies once when asked, then polls again before the fan-out", async () => {
+  it("identifies once when asked, then polls again (against identify's baseline) before the fan-out", async () => {
     // Act
     const { calls, finish } = await runSync(
-      { "sync-identify": () => ({ phaseStartedAt: 2000 }) },
+      { "sync-identify": () => job("identify") },
       { ...REQUEST, identify: true },
     );
 
     // Assess
     expect(calls["sync-identify"]).toHaveLength(1);
-    expect(calls["sync-poll"]?.map((e) => e.phaseStartedAt)).toEqual([1000, 2000]);
+    expect(calls["sync-poll"]?.map((e) => [e.phaseStartedAt, e.baseline])).toEqual([
+      [1000, null],
+      [2000, "2025-12-31T09:00:00Z"],
+    ]);
+    expect(calls["sync-owners"]).toHaveLength(1);
+    expect(finish).toMatchObject({ outcome: "SYNCED", counts: { owners: 2 } });
+  });
+
+  it("goes on to the fan-out when identify is not available, without polling again", async () => {
+    // Act
+    const { calls, finish } = await runSync(
+      { "sync-identify": () => job("identify", false) },
+      { ...REQUEST, identify: true },
+    );
+
+    // Assess
+    expect(calls["sync-poll"]).toHaveLength(1);
+    expect(finish).toMatchObject({ outcome: "SYNCED", aggregation: "AGGREGATED" });
+  });
+
+  it("asks identify again while MX runs another job, then goes on", async () => {
+    // Act
+    const { calls, finish } = await runSync(
+      {
+        "sync-identify": (_event, call) => {
+          if (call === 1) throw new NamedError("MxJobBusyError");
+          return job("identify");
+        },
+      },
+      { ...REQUEST, identify: true },
+    );
+
+    // Assess
+    expect(calls["sync-identify"]).toHaveLength(2);
     expect(finish).toMatchObject({ outcome: "SYNCED" });
+  });
+
+  it("records a declined aggregation (MX ran nothing) as SYNCED with aggregation DECLINED", async () => {
+    // Act
+    const { calls, finish } = await runSync({ "sync-poll": () => poll("DECLINED", "CONNECTED") });
+
+    // Assess
+    expect(calls["sync-transactions-page"]?.length).toBeGreaterThan(0);
+    expect(finish).toMatchObject({ outcome: "SYNCED", aggregation: "DECLINED", dataAsOf: DATA_AS_OF });
+  });
+
+  it("asks for extended history when Begin says so, polls its job, and reads every window", async () => {
+    // Prepare
+    const older = { from: "2023-01-01", to: "2023-12-31" };
+
+    // Act
+    const { calls, finish } = await runSync({
+      "sync-begin": () => ({ ...begun, extendHistory: true, windows: [window, older] }),
+      "sync-extend-history": () => job("history"),
+    });
+
+    // Assess
+    expect(calls["sync-extend-history"]).toHaveLength(1);
+    expect(calls["sync-poll"]?.map((e) => e.phaseStartedAt)).toEqual([1000, 2000]);
+    const firstPages = calls["sync-transactions-page"]?.filter((e) => e.page === 1).map((e) => e.window);
+    expect(firstPages).toEqual([window, older]);
+    expect(finish).toMatchObject({
+      outcome: "SYNCED",
+      counts: {
+        transactionPages: [
+          [1000, 1000, 5],
+          [1000, 1000, 5],
+        ],
+      },
+    });
   });
 
   it.each([

@@ -15,7 +15,11 @@ export class MxJobBusyError extends Error {
 export async function startMemberJob(
   deps: { mx: MxApi; members: MemberStore; clock?: Clock },
   { request, syncRun }: TaskBase,
-  job: { kind: JobOutput["kind"]; product: MxProduct; ask: (userGuid: string, memberGuid: string) => Promise<Member> },
+  job: {
+    kind: JobOutput["kind"];
+    product: MxProduct;
+    ask: (userGuid: string, memberGuid: string) => Promise<Member>;
+  },
 ): Promise<JobOutput> {
   const { userId, mxUserGuid, memberGuid } = request;
   const before = await deps.mx.readMemberStatus(mxUserGuid, memberGuid);

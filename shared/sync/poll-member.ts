@@ -41,9 +41,21 @@ export async function pollMember(
   } catch (error) {
     // Expected ends, not crashes: the member was deleted at MX, or MX rejects our API key.
     if (error instanceof MxNotFoundError)
-      return { phase: "FAILED", connectionStatus: MEMBER_NOT_FOUND, waitSeconds, elapsedSeconds, dataAsOf: null };
+      return {
+        phase: "FAILED",
+        connectionStatus: MEMBER_NOT_FOUND,
+        waitSeconds,
+        elapsedSeconds,
+        dataAsOf: null,
+      };
     if (error instanceof MxUnauthorizedError)
-      return { phase: "FAILED", connectionStatus: MX_UNAUTHORIZED, waitSeconds, elapsedSeconds, dataAsOf: null };
+      return {
+        phase: "FAILED",
+        connectionStatus: MX_UNAUTHORIZED,
+        waitSeconds,
+        elapsedSeconds,
+        dataAsOf: null,
+      };
     throw error;
   }
 
