@@ -213,7 +213,7 @@ describe("POST /v1/members", () => {
     });
 
     expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe("unprocessable");
+    expect(res.body.error.code).toBe("unknown_institution");
   });
 });
 

@@ -354,7 +354,7 @@ async function refreshMembers() {
   $("members").tBodies[0].replaceChildren(
     ...members.map((member) => {
       const counts = member.sync.counts;
-      const needsUser = member.sync.status === "NEEDS_USER";
+      const needsUser = member.needs_user_action;
       return el(
         "tr",
         { "data-member": member.guid },
@@ -404,7 +404,8 @@ async function syncNow(member) {
 // credentials again (the user changed their password at the bank, say).
 async function reconnect(member) {
   if (member.is_oauth) {
-    const reply = await api.reconnectMember(member.guid, { redirect_url: OAUTH_RETURN_URL });
+    // A fresh bank window; the bank returns to the redirect_url given when the member was created.
+    const reply = await api.reconnectMember(member.guid, {});
     openBank(reply.member);
     return;
   }
@@ -435,10 +436,15 @@ async function showHistory(member) {
       el(
         "tr",
         {},
-        el("td", {}, run.trigger ?? ""),
-        el("td", {}, run.started_at ?? ""),
-        el("td", {}, run.outcome ?? ""),
-        el("td", {}, `${run.rows?.added ?? 0} / ${run.rows?.updated ?? 0} / ${run.rows?.removed ?? 0}`),
+        el("td", {}, run.trigger),
+        el("td", {}, run.started_at),
+        el(
+          "td",
+          { class: `status-${run.outcome}` },
+          run.outcome,
+          run.reason ? el("div", { class: "muted" }, run.reason) : undefined,
+        ),
+        el("td", {}, `${run.rows_written} / ${run.rows_removed}`),
       ),
     ),
   );

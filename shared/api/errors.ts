@@ -12,6 +12,7 @@ export type ApiErrorCode =
   | "conflict"
   | "no_challenge"
   | "unprocessable"
+  | CreateMemberRefusal
   | "invalid_cursor"
   | "cursor_forbidden"
   | "cursor_expired"
@@ -63,9 +64,17 @@ export class ConflictError extends ApiError {
   }
 }
 
+/** Why MX refused a new member, each its own code so an app can tell the user what to fix. */
+export type CreateMemberRefusal =
+  | "unknown_institution"
+  | "credentials_missing"
+  | "credential_unknown"
+  | "oauth_not_supported"
+  | "oauth_required";
+
 export class UnprocessableError extends ApiError {
-  constructor(message: string) {
-    super(422, "unprocessable", message);
+  constructor(message: string, code: "unprocessable" | CreateMemberRefusal = "unprocessable") {
+    super(422, code, message);
     this.name = "UnprocessableError";
   }
 }

@@ -8,8 +8,9 @@ import type { MemberRecord, MemberStore } from "../storage/ports";
 import { initialRunName, userRefreshRunName } from "../sync/names";
 import type { SfnPort } from "../sync/sfn";
 import { startSync } from "../sync/start-sync";
-import { BadRequestError, NotFoundError, UnprocessableError } from "./errors";
+import { BadRequestError, NotFoundError } from "./errors";
 import { memberIdempotencyId } from "./idempotency";
+import { explainRefusedMember } from "./institutions";
 import { signOauthState } from "./oauth-state";
 import { isAllowedRedirect } from "./redirects";
 import type { CreateMemberBody, MemberView } from "./schemas";
@@ -134,9 +135,7 @@ async function createAtMx(
       error instanceof MxBadRequestError ||
       error instanceof MxConflictError
     ) {
-      throw new UnprocessableError(
-        `MX did not accept this member: check institution_code and the credential fields (from /v1/institutions/${body.institution_code}/credentials).`,
-      );
+      throw await explainRefusedMember({ mx }, body);
     }
     throw error;
   }
