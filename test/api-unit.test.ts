@@ -225,7 +225,7 @@ describe("OpenAPI description", () => {
 
   it("describes every MFA prompt shape as MX sends it: options and image options with label and value", () => {
     // Act
-    const schema = z.toJSONSchema(operations.GetChallenges?.response ?? z.never(), { io: "output" });
+    const schema: unknown = z.toJSONSchema(operations.GetChallenges?.response ?? z.never(), { io: "output" });
     const prompt = (
       schema as { properties: { challenges: { items: { properties: Record<string, unknown> } } } }
     ).properties.challenges.items.properties;
