@@ -134,6 +134,9 @@ describe("a credential member", () => {
   });
 
   it("refreshes on request: 202, and the member syncs again", async () => {
+    // Prepare: as at MX, an aggregation within 3 hours of the last success runs nothing.
+    await pastMinAggregationInterval();
+
     // Act
     const res = await api.post(`/v1/members/${synced.guid}/sync`);
 
@@ -167,6 +170,13 @@ function runsOf(memberGuid: string): number {
 }
 
 /** Waits for a run that finished after `previousFinishedAt`. */
+/** Moves MX's clock past its minimum interval between aggregations (the 3-hour rule), so a refresh runs. */
+async function pastMinAggregationInterval(): Promise<void> {
+  const sandbox = app.stack.sandbox;
+  if (!sandbox) throw new Error("the e2e stack runs on the sandbox");
+  await sandbox.clock.advance(sandbox.knobs.minAggregationIntervalMs + 1_000);
+}
+
 async function waitForSyncAfter(api: ApiClient, guid: string, previousFinishedAt: string) {
   for (let poll = 0; poll < 400; poll++) {
     const member = await waitForSync(api, guid);
@@ -182,6 +192,7 @@ describe("refresh on request", () => {
     // window's edge so both calls share one (the lease covers calls further apart).
     const api = await clientFor(app);
     const member = await waitForSync(api, (await createCredentialMember(api, "password")).guid);
+    await pastMinAggregationInterval();
     const intoWindow = Date.now() % 10_000;
     if (intoWindow > 8_000) await new Promise((resolve) => setTimeout(resolve, 10_050 - intoWindow));
     const before = runsOf(member.guid);
