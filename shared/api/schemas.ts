@@ -148,7 +148,16 @@ export const syncViewSchema = z.object({
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   last_synced_at: z.string().nullable(),
-  reason: z.string().nullable().meta({ description: "Human-readable, when the member is not synced." }),
+  reason: z.string().nullable().meta({
+    description: "Human-readable, when the member is not synced, or synced on data MX did not refresh.",
+  }),
+  aggregation: z.enum(["AGGREGATED", "DECLINED"]).nullable().meta({
+    description:
+      "Last SYNCED run: AGGREGATED (MX aggregated for it) or DECLINED (MX ran no aggregation, e.g. within 3 hours of the last one; the data is as of data_as_of).",
+  }),
+  data_as_of: z.string().nullable().meta({
+    description: "MX's successfully_aggregated_at for the stored data: how fresh it is at MX.",
+  }),
   consecutive_failures: z.number().int().meta({
     description: "Runs in a row that ended other than SYNCED since the last SYNCED one.",
   }),
@@ -168,6 +177,18 @@ export const memberViewSchema = z.object({
     description: "True when only the user can fix the connection: reconnect it (sync.reason says why).",
   }),
   sync: syncViewSchema,
+  history_from: z.string().nullable().meta({
+    description: "The oldest transaction date stored (YYYY-MM-DD): how far back the member's history goes.",
+  }),
+  products: z
+    .object({
+      identity: z.enum(["AVAILABLE", "NOT_ENABLED", "NOT_SUPPORTED"]).optional(),
+      extended_history: z.enum(["AVAILABLE", "NOT_ENABLED", "NOT_SUPPORTED"]).optional(),
+    })
+    .meta({
+      description:
+        "MX products tried for this member: NOT_ENABLED = outside your MX contract, NOT_SUPPORTED = the bank does not offer it.",
+    }),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -13,7 +13,9 @@ export function memberView(member: MemberRecord): MemberView {
   const { sync } = member;
   // A reason only explains an ended, unsuccessful run; a stale one must not show while a new run works.
   // It is computed once, when the run ends (shared/domain/sync.ts), and stored with the outcome.
-  const reason = isUnsyncedEnd(sync.status) ? (sync.reason ?? null) : null;
+  // A synced run on data MX did not refresh (it declined the aggregation) says so, with MX's data time.
+  const declined = sync.status === "SYNCED" && sync.aggregation === "DECLINED";
+  const reason = isUnsyncedEnd(sync.status) || declined ? (sync.reason ?? null) : null;
   const waiting = sync.status === "CHALLENGED" && (member.challenges?.length ?? 0) > 0;
   return {
     guid: member.memberGuid,
@@ -32,7 +34,14 @@ export function memberView(member: MemberRecord): MemberView {
       finished_at: sync.finishedAt ?? null,
       last_synced_at: sync.lastSyncedAt ?? null,
       reason,
+      aggregation: sync.aggregation ?? null,
+      data_as_of: sync.dataAsOf ?? null,
       consecutive_failures: sync.consecutiveFailures ?? 0,
+    },
+    history_from: member.historyFrom ?? null,
+    products: {
+      ...(member.products?.identity ? { identity: member.products.identity } : {}),
+      ...(member.products?.extendedHistory ? { extended_history: member.products.extendedHistory } : {}),
     },
     created_at: member.createdAt,
     updated_at: member.updatedAt,
