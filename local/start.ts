@@ -111,6 +111,8 @@ const startEnvSchema = z.object({
   REDIRECT_ALLOW_LIST: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   MX_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  // As CDK context `extendedHistory`: first syncs ask MX for up to 24 months of transactions.
+  EXTENDED_HISTORY: z.enum(["true", "false"]).optional(),
 });
 
 async function main(): Promise<void> {
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
     REDIRECT_ALLOW_LIST: process.env.REDIRECT_ALLOW_LIST || undefined,
     CORS_ORIGINS: process.env.CORS_ORIGINS || undefined,
     MX_SANDBOX_PORT: process.env.MX_SANDBOX_PORT || undefined,
+    EXTENDED_HISTORY: process.env.EXTENDED_HISTORY || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -140,7 +143,10 @@ async function main(): Promise<void> {
   process.env.LOG_LEVEL ||= "INFO";
   const running = await startAll({
     corsOrigins,
-    ...(env.MX_SANDBOX_PORT !== undefined ? { stack: { sandbox: { port: env.MX_SANDBOX_PORT } } } : {}),
+    stack: {
+      ...(env.MX_SANDBOX_PORT !== undefined ? { sandbox: { port: env.MX_SANDBOX_PORT } } : {}),
+      ...(env.EXTENDED_HISTORY ? { env: { EXTENDED_HISTORY: env.EXTENDED_HISTORY } } : {}),
+    },
     port: env.PORT,
     host: env.HOST,
     ...(env.DEV_JWT_KEY_FILE ? { jwtKeyFile: env.DEV_JWT_KEY_FILE } : {}),
