@@ -12,6 +12,12 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_MAX_AGE_SECONDS,
+  parseCorsOrigins,
+} from "../../shared/api/cors";
 import { type ApiRoute, apiRoutes } from "../../shared/api/routes";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
 import { acknowledge } from "../nag";
@@ -45,6 +51,11 @@ export interface ConnectApiProps {
   readonly publicUrl?: string;
   /** Stage-wide limits (default 50 requests/s steady, bursts of 100). */
   readonly throttle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Origins a browser app may call the API from (CORS). Default: CDK context `corsOrigins` (comma-separated,
+   * e.g. `-c corsOrigins=https://app.example.com`), else none.
+   */
+  readonly corsOrigins?: readonly string[];
   /** Must match the state machine's AwaitChallenge timeout (default DEFAULT_CHALLENGE_TIMEOUT_SECONDS). */
   readonly challengeTimeoutSeconds?: number;
 }
@@ -75,11 +86,22 @@ export class ConnectApi extends Construct {
       identitySource: ["$request.header.Authorization"],
     });
 
+    const corsOrigins = props.corsOrigins ?? contextCorsOrigins(this);
     this.httpApi = new apigwv2.HttpApi(this, "HttpApi", {
       description: "mx-connect Connect API",
       createDefaultStage: false,
-      // No CORS by default: apps call it from native code or their own back end; add corsPreflight if a
-      // browser app on another origin must call it directly.
+      // No CORS by default: apps call it from native code or their own back end. With origins, API Gateway
+      // answers preflights itself (before the authorizer) and adds the allow-origin header for them.
+      ...(corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: [...corsOrigins],
+              allowMethods: CORS_ALLOW_METHODS.map((method) => apigwv2.CorsHttpMethod[method]),
+              allowHeaders: [...CORS_ALLOW_HEADERS],
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+            },
+          }
+        : {}),
     });
     this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -190,6 +212,14 @@ function acknowledgeExecutions(fn: MxFunction, stateMachine: sfn.IStateMachine):
     "Deleting a member stops the sync run that holds it; runs are named per member and start, so the grant " +
       "covers this one state machine's executions and only states:StopExecution.",
   );
+}
+
+/** `-c corsOrigins=https://app.example.com,https://admin.example.com`: browser apps on other origins. */
+function contextCorsOrigins(scope: Construct): string[] {
+  const value: unknown = scope.node.tryGetContext("corsOrigins");
+  if (value === undefined || value === "") return [];
+  if (typeof value !== "string") throw new Error("CDK context corsOrigins must be a comma-separated string");
+  return parseCorsOrigins(value);
 }
 
 /** `-c jwtIssuer=https://issuer.example.com/ -c jwtAudience=client-a,client-b`: bring your own IdP. */

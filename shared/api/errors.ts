@@ -65,12 +65,14 @@ export class ConflictError extends ApiError {
 }
 
 /** Why MX refused a new member, each its own code so an app can tell the user what to fix. */
-export type CreateMemberRefusal =
-  | "unknown_institution"
-  | "credentials_missing"
-  | "credential_unknown"
-  | "oauth_not_supported"
-  | "oauth_required";
+export const CREATE_MEMBER_REFUSALS = [
+  "unknown_institution",
+  "credentials_missing",
+  "credential_unknown",
+  "oauth_not_supported",
+  "oauth_required",
+] as const;
+export type CreateMemberRefusal = (typeof CREATE_MEMBER_REFUSALS)[number];
 
 export class UnprocessableError extends ApiError {
   constructor(message: string, code: "unprocessable" | CreateMemberRefusal = "unprocessable") {

@@ -15,6 +15,10 @@ interface Operation {
   response?: z.ZodType;
   /** Extra error statuses this operation answers beyond the common ones. */
   errors?: number[];
+  /** This operation's own wording of an error status (its codes), instead of ERROR_TEXT's. */
+  errorText?: Record<number, string>;
+  /** JSON Schema rules across body fields, restating the validator's (a test checks both agree). */
+  bodyRules?: Record<string, unknown>;
 }
 
 /** One entry per route id in shared/api/routes.ts (a test checks they match). */
@@ -38,11 +42,37 @@ export const operations: Record<string, Operation> = {
     description:
       "Creates the member at MX (and the MX user on first use). A credential member's sync starts at once; an " +
       "OAuth member answers `oauth_window_uri`, to open in the system browser. A retried identical request " +
-      "answers the same member instead of creating a second.",
+      "answers the same member instead of creating a second.\n\n" +
+      "Send either `credentials` (every field of GET /v1/institutions/{institution_code}/credentials, with the " +
+      'user\'s values) or `"is_oauth": true`, never both; `redirect_url` only with `is_oauth` (a 400 otherwise).',
     body: s.createMemberBodySchema,
     status: 202,
     response: s.createMemberResponseSchema,
     errors: [413, 415, 422, 502, 503, 504],
+    errorText: {
+      422:
+        "MX refused the member; `error.code` says why: `unknown_institution` (search /v1/institutions), " +
+        "`credentials_missing` (a field left out; the message names it), `credential_unknown` (a guid that is not " +
+        "the institution's), `oauth_not_supported` (send credentials instead), `oauth_required` (send " +
+        '`"is_oauth": true` instead), or `unprocessable`.',
+    },
+    // credentials xor is_oauth; redirect_url only with is_oauth (createMemberBodySchema's superRefine).
+    bodyRules: {
+      oneOf: [
+        {
+          title: "OAuth",
+          required: ["is_oauth"],
+          properties: { is_oauth: { const: true } },
+          not: { required: ["credentials"] },
+        },
+        {
+          title: "Credentials",
+          required: ["credentials"],
+          properties: { is_oauth: { const: false } },
+          not: { required: ["redirect_url"] },
+        },
+      ],
+    },
   },
   ListMembers: {
     summary: "The user's members with their sync status",
@@ -178,7 +208,7 @@ export const operations: Record<string, Operation> = {
 
 const ERROR_TEXT: Record<number, string> = {
   400: "Invalid request: `error.message` names the field.",
-  401: "No valid bearer token.",
+  401: "No valid bearer token: API Gateway's JWT authorizer answers, with `www-authenticate` saying why.",
   403: "Forbidden (`cursor_forbidden`: a cursor issued to another user).",
   404: "Not found, or not the caller's (both answer the same).",
   409: "Conflict (e.g. `no_challenge`: no security question waits).",
@@ -236,9 +266,12 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
     }
     const errorStatuses = new Set([400, ...(route.public ? [] : [401]), ...(op.errors ?? []), 500]);
     for (const status of [...errorStatuses].sort()) {
+      const description = op.errorText?.[status] ?? ERROR_TEXT[status] ?? "Error";
       responses[String(status)] = route.public
-        ? { description: ERROR_TEXT[status] ?? "Error", content: { "text/html": {} } }
-        : { description: ERROR_TEXT[status] ?? "Error", ...errorContent() };
+        ? { description, content: { "text/html": {} } }
+        : status === 401
+          ? { description, ...errorContent("GatewayError") }
+          : { description, ...errorContent() };
     }
     const operation: Record<string, unknown> = {
       operationId: route.id.charAt(0).toLowerCase() + route.id.slice(1),
@@ -251,7 +284,7 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
     if (op.body) {
       operation.requestBody = {
         required: true,
-        content: { "application/json": { schema: jsonSchema(op.body, "input") } },
+        content: { "application/json": { schema: { ...jsonSchema(op.body, "input"), ...op.bodyRules } } },
       };
     }
     paths[route.path] ??= {};
@@ -266,16 +299,34 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
         "Connect end users' bank accounts through MX and read their data back. JSON, snake_case; errors are " +
         '`{"error":{"code","message"}}`. Every route but the OAuth callback needs a bearer JWT whose `sub` is the user.',
     },
-    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    servers: [...(options.serverUrl ? [{ url: options.serverUrl }] : []), DEPLOYED_SERVER],
     security: [{ bearerAuth: [] }],
     paths,
     components: {
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
-      schemas: { Error: jsonSchema(s.errorResponseSchema, "output") },
+      schemas: {
+        Error: jsonSchema(s.errorResponseSchema, "output"),
+        GatewayError: {
+          type: "object",
+          description: 'API Gateway\'s own answer (not the API\'s): e.g. 401 `{"message":"Unauthorized"}`.',
+          properties: { message: { type: "string", examples: ["Unauthorized"] } },
+          required: ["message"],
+        },
+      },
     },
   };
 }
 
-function errorContent() {
-  return { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+function errorContent(schema: "Error" | "GatewayError" = "Error") {
+  return { content: { "application/json": { schema: { $ref: `#/components/schemas/${schema}` } } } };
 }
+
+/** The deployed API: stack output `ApiUrl` (or your custom domain). */
+const DEPLOYED_SERVER = {
+  url: "https://{api_id}.execute-api.{region}.amazonaws.com",
+  description: "The deployed API (stack output ApiUrl)",
+  variables: {
+    api_id: { default: "abc123defg", description: "The HTTP API's id" },
+    region: { default: "us-east-1", description: "The stack's AWS region" },
+  },
+};
