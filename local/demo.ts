@@ -329,7 +329,11 @@ async function findCredentialGuids(api: ConnectClient): Promise<Demo["credential
     "Search institutions (GET /v1/institutions?name=MX)",
     ...found.institutions
       .slice(0, 6)
-      .map((i) => `${i.code.padEnd(14)} ${i.name ?? "?"} (${i.supports_oauth ? "OAuth" : "credentials"})`),
+      // How it connects in its own column: MX may already name the bank "… (OAuth)".
+      .map(
+        (i) =>
+          `${i.code.padEnd(14)} ${(i.supports_oauth ? "OAuth" : "credentials").padEnd(12)} ${i.name ?? "?"}`,
+      ),
     ...(found.pagination.total_entries > 6 ? [`… ${found.pagination.total_entries} in all`] : []),
   );
   for (const code of ["mxbank", "mx_bank_oauth"]) {
