@@ -89,8 +89,9 @@ describe("alarms", () => {
       /\$\.message = "Finished".*\$\.outcome = "FAILED".*\$\.outcome = "TIMED_OUT"/,
     );
     expect(ended?.FilterPattern).toMatch(/\$\.outcome = "SYNCED"/);
-    const [finishId] = functions().find(([, fn]) => entryOf(fn) === "functions/sync-finish.ts") ?? [];
-    const logGroup = (resources[finishId ?? ""]?.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup;
+    const finish = functions().find(([, fn]) => entryOf(fn) === "functions/sync-finish.ts")?.[1];
+    const logGroup = (finish?.Properties.LoggingConfig as { LogGroup: unknown } | undefined)?.LogGroup;
+    expect(logGroup).toBeDefined();
     expect(failed?.LogGroupName).toEqual(logGroup);
     const rate = ofType("AWS::CloudWatch::Alarm").find(([, a]) =>
       JSON.stringify(a.Properties.Metrics ?? "").includes("failed / ended"),
