@@ -15,7 +15,8 @@ export interface FeedPosition {
   snapshot?: SnapshotPosition;
 }
 
-const guid = z.string().regex(/^[A-Za-z0-9-]{1,80}$/);
+// MX guids (the snapshot position holds a transaction guid): letters, digits and a few separators.
+const guid = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/);
 const payloadSchema = z.strictObject({
   v: z.literal(1),
   u: z.string().min(1).max(128),
