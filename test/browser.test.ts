@@ -198,6 +198,32 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await expect(page.locator("#members tr[data-member] .badge").textContent()).resolves.toBe("OAuth");
     });
 
+    it("reconnects a denied OAuth member through a new bank window, and shows its sync history", async () => {
+      // Prepare
+      await signIn();
+      const denied = await openBankWindow();
+      await denied.click("#deny");
+      await syncStatus("NEEDS_USER");
+      const reconnect = page.locator("#members tr[data-member] button.reconnect");
+
+      // Act
+      const [bank] = await Promise.all([context.waitForEvent("page"), reconnect.click()]);
+      await bank.waitForLoadState();
+      await bank.click("#authorize");
+      await syncStatus("SYNCED");
+      await page.click("#members tr[data-member] button.history");
+      const runs = page.locator("#history tbody tr");
+      await runs.first().waitFor();
+      await shot("09-reconnected-history");
+
+      // Assess
+      await expect(reconnect.count()).resolves.toBe(0);
+      const firstRun = await runs.first().locator("td").allTextContents();
+      // A member that never synced counts its first good run as "oauth" (the callback's choice), else "reconnect".
+      expect(["oauth", "reconnect"]).toContain(firstRun[0]);
+      expect(firstRun[2]).toMatch(/^SYNCED/);
+    });
+
     it("shows a denied OAuth member as needing the user, and deletes it", async () => {
       // Prepare
       await signIn();
@@ -220,7 +246,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       // Act
       await page.goto(`${app.apiUrl}/docs`);
       await page.locator(".swagger-ui .opblock").first().waitFor();
-      await shot("09-docs");
+      await shot("10-docs");
 
       // Assess
       await expect(page.locator(".swagger-ui .title").textContent()).resolves.toContain("Connect API");

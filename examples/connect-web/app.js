@@ -202,7 +202,8 @@ function oauthReturn() {
 
 function oauthEnded(outcome) {
   $("oauth-waiting").hidden = true;
-  if (outcome.status !== "success") {
+  // "received" is only a hint that the user came back: the member's sync status says whether it connected.
+  if (outcome.status === "error") {
     showError(new Error(`The bank did not connect (${outcome.error_reason ?? "error"}).`));
   }
 }
