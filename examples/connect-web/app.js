@@ -228,6 +228,8 @@ const poll = action(
     const guid = watching;
     const { member } = await api.getMember(guid);
     if (guid !== watching) return;
+    // The list shows the same status: refresh it when the status moves on.
+    if ($("sync-status").textContent !== member.sync.status) action(refreshMembers, { background: true })();
     showStatus(member);
     if (member.challenges_waiting && $("mfa-form").dataset.member !== guid) {
       await showChallenges(guid);
