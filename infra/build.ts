@@ -1,5 +1,6 @@
 // Builds the CDK app: used by infra/app.ts (cdk synth / deploy), by the tests and by the local runner.
-import { App, Validations } from "aws-cdk-lib";
+import { App, Duration, Validations } from "aws-cdk-lib";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { MxConnectStack, type MxConnectStackProps } from "./stack";
 
@@ -37,6 +38,11 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxCo
   const pageConcurrency = concurrencyContext === undefined ? undefined : String(concurrencyContext);
   if (pageConcurrency !== undefined && !/^[1-9][0-9]{0,2}$/.test(pageConcurrency))
     throw new Error("Context transactionPageConcurrency must be an integer from 1 to 999");
+  // `-c sweepEveryHours=N`: the background refresh's sweep cadence (default 6).
+  const sweepContext: unknown = app.node.tryGetContext("sweepEveryHours");
+  const sweepHours = sweepContext === undefined ? undefined : String(sweepContext);
+  if (sweepHours !== undefined && !/^[1-9][0-9]{0,2}$/.test(sweepHours))
+    throw new Error("Context sweepEveryHours must be an integer from 1 to 999");
   const stack = new MxConnectStack(app, STACK_NAME, {
     description: "mx-connect: bank connections through the MX Platform API",
     ...(mxBaseUrl ? { mxBaseUrl } : {}),
@@ -45,6 +51,9 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxCo
     extendedHistory: [true, "true"].includes(app.node.tryGetContext("extendedHistory")),
     ...(redirectAllowList ? { redirectAllowList } : {}),
     ...(pageConcurrency ? { workflow: { transactionPageConcurrency: Number(pageConcurrency) } } : {}),
+    ...(sweepHours
+      ? { sweepSchedule: scheduler.ScheduleExpression.rate(Duration.hours(Number(sweepHours))) }
+      : {}),
     ...options.stack,
   });
   return { app, stack };

@@ -6,10 +6,10 @@ import type { Construct } from "constructs";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../shared/domain/sync";
 import { Alarms } from "./constructs/alarms";
 import { ConnectApi } from "./constructs/api";
+import { BackgroundRefresh } from "./constructs/background-refresh";
 import { Data } from "./constructs/data";
 import { AppEvents } from "./constructs/events";
 import { CHANGE_RETENTION_CONTEXT } from "./constructs/function";
-import { RefreshSchedule } from "./constructs/refresh-schedule";
 import { Secrets } from "./constructs/secrets";
 import { SyncWorkflow } from "./constructs/sync-workflow";
 import type { SyncWorkflowSettings } from "./workflow/definition";
@@ -25,7 +25,8 @@ export interface MxConnectStackProps extends StackProps {
   readonly workflow?: SyncWorkflowSettings;
   /** Ask MX for extended transaction history (up to 24 months) on each member's first sync (default off). */
   readonly extendedHistory?: boolean;
-  readonly refreshSchedule?: scheduler.ScheduleExpression;
+  /** How often the background-refresh sweep runs (default every 6 hours; context `sweepEveryHours`). */
+  readonly sweepSchedule?: scheduler.ScheduleExpression;
   /** URL prefixes an OAuth member's `redirect_url` may start with (your app's return URLs). */
   readonly redirectAllowList?: readonly string[];
   /** Days the transactions change log keeps entries (a changes-feed cursor's life; default 30; context too). */
@@ -38,7 +39,7 @@ export class MxConnectStack extends Stack {
   readonly data: Data;
   readonly secrets: Secrets;
   readonly sync: SyncWorkflow;
-  readonly refresh: RefreshSchedule;
+  readonly refresh: BackgroundRefresh;
   readonly api: ConnectApi;
   readonly events: AppEvents;
   readonly alarms: Alarms;
@@ -59,12 +60,6 @@ export class MxConnectStack extends Stack {
       mxCredentials: this.secrets.mxCredentials,
       mxBaseUrl,
       extendedHistory: props.extendedHistory ?? false,
-    });
-    this.refresh = new RefreshSchedule(this, "RefreshSchedule", {
-      projectRoot,
-      table: this.data.table,
-      syncStateMachine: this.sync.stateMachine,
-      ...(props.refreshSchedule ? { schedule: props.refreshSchedule } : {}),
     });
 
     // The HTTP API and its JWT authorizer (infra/constructs/api.ts): per-route grants are made there.
@@ -89,6 +84,17 @@ export class MxConnectStack extends Stack {
     // Last: it alarms on every function and gives every alarm of the stack its topic.
     this.alarms = new Alarms(this, "Alarms", { finish: this.sync.functions.finish });
 
+    // Webhooks and the sweep feed one queue; its consumer reads what MX aggregated (no `aggregate`).
+    this.refresh = new BackgroundRefresh(this, "BackgroundRefresh", {
+      projectRoot,
+      table: this.data.table,
+      mxSecret: this.secrets.mxCredentials,
+      webhookSecret: this.secrets.mxWebhookCredentials,
+      mxBaseUrl,
+      routeFunctions: this.api.functions,
+      ...(props.sweepSchedule ? { sweepSchedule: props.sweepSchedule } : {}),
+    });
+
     new CfnOutput(this, "ApiUrl", { value: this.api.url });
     if (this.api.auth) {
       new CfnOutput(this, "UserPoolId", { value: this.api.auth.userPool.userPoolId });
@@ -102,11 +108,19 @@ export class MxConnectStack extends Stack {
     });
     new CfnOutput(this, "EventBusName", {
       value: this.events.bus.eventBusName,
-      description: "Add rules here for member.synced, member.needs_user, member.deleted (docs/events.schema.json)",
+      description:
+        "Add rules here for member.synced, member.needs_user, member.deleted (docs/events.schema.json)",
     });
     new CfnOutput(this, "AlarmTopicArn", {
       value: this.alarms.topic.topicArn,
-      description: "Subscribe on-call here: failed syncs, Lambda errors and throttles, webhook and DLQ alarms",
+      description:
+        "Subscribe on-call here: failed syncs, Lambda errors and throttles, webhook and DLQ alarms",
+    });
+    new CfnOutput(this, "MxWebhookUrl", { value: `${this.api.url}/v1/mx/webhooks` });
+    new CfnOutput(this, "MxWebhookCredentialsSecretArn", {
+      value: this.secrets.mxWebhookCredentials.secretArn,
+      description:
+        "Give MX this basic auth for its webhooks: aws secretsmanager get-secret-value --secret-id <arn>",
     });
     new CfnOutput(this, "SyncStateMachineArn", { value: this.sync.stateMachine.stateMachineArn });
   }

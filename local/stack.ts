@@ -1,15 +1,18 @@
 // The embedded stack: everything the Lambdas talk to, on this machine. The MX sandbox (or real MX when
 // MX_BASE_URL, MX_CLIENT_ID and MX_API_KEY are set), dynalite as DynamoDB, a local AWS endpoint
 // (Step Functions + Secrets Manager) and the local workflow runner executing the synthesized state
-// machines with the real handler modules in-process. Handlers run unchanged: the stack only sets the
+// machines with the real handler modules in-process, and SQS with the background refresh's consumer. Handlers run unchanged: the stack only sets the
 // environment they read in AWS (plus the SDK's standard endpoint variables), before any of them loads.
 import "./polyfills";
 import { randomBytes } from "node:crypto";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createMxClient, type MxClient, type MxClientOptions } from "../shared/mx/client";
+import { BACKGROUND_REFRESH } from "../shared/refresh/settings";
 import { createStores, type Stores } from "../shared/storage/dynamo";
 import { type LocalAws, startLocalAws } from "./aws";
+import type { SqsHandler } from "./aws/sqs";
 import { createTable, type LocalDynamo, startDynamo } from "./dynamo";
+import { createLambdaContext } from "./lambda-context";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
 import { type ExecutionResult, type LocalWorkflow, loadLocalWorkflow } from "./workflow";
 import type { Json, JsonObject } from "./workflow/asl";
@@ -27,6 +30,13 @@ export interface LocalStackOptions {
   taskTokenTimeoutScale?: number;
   /** Extra environment for the handlers; wins over the stack's values. */
   env?: Record<string, string>;
+  /**
+   * Where the sandbox sends its webhooks (the local API's `/v1/mx/webhooks`), with the webhook secret's
+   * basic auth. Without it webhooks are only recorded (`sandbox.webhooks()`).
+   */
+  webhookUrl?: string;
+  /** Multiplies SQS DelaySeconds and visibility timeouts. Default 0.001: the sweep's 900 s stagger in 0.9 s. */
+  sqsDelayScale?: number;
   /** Retry timing of the stack's own MX client (`mx`); the handlers' clients keep their defaults. */
   mxRetry?: Pick<MxClientOptions, "retries" | "baseDelayMs" | "maxDelayMs">;
 }
@@ -37,18 +47,24 @@ export type TableStores = Stores & { tableName: string };
 export interface LocalStackWorkflow {
   /** The sync state machine's (local) ARN, also STATE_MACHINE_ARN. */
   stateMachineArn: string;
-  /** The scheduled refresh's state machine. */
-  refreshStateMachineArn: string;
-  /** The definitions as deployed (tokens resolved), by role ("sync", "refresh"). */
+  /** The definitions as deployed (tokens resolved), by role ("sync"). */
   definitions: Record<string, JsonObject>;
   stepFunctions: LocalStepFunctions;
   /** Starts a sync execution (input: a SyncRequest); `name` defaults to a UUID, as in AWS. */
   startExecution(input: unknown, name?: string): { executionArn: string };
-  /** Starts the scheduled refresh, as EventBridge Scheduler would. */
-  startRefresh(input?: unknown): { executionArn: string };
   waitForExecution(executionArn: string): Promise<ExecutionResult>;
   /** Task tokens awaiting an answer (MFA), with the state waiting on each. */
   pendingTaskTokens(executionArn?: string): { taskToken: string; executionArn: string; stateName: string }[];
+}
+
+/** The background refresh: its queue (local SQS, consumed by functions/refresh-consumer.ts) and the sweep. */
+export interface LocalStackRefresh {
+  queueName: string;
+  deadLetterQueueName: string;
+  /** Runs functions/sweep.ts as its schedule would. */
+  sweep(): Promise<unknown>;
+  /** Resolves when the queue is empty and its consumer idle (delayed and retried messages included). */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
 export interface LocalStack {
@@ -59,6 +75,7 @@ export interface LocalStack {
   dynamo: LocalDynamo;
   aws: LocalAws;
   workflow: LocalStackWorkflow;
+  refresh: LocalStackRefresh;
   /** An MX client on the stack's MX with its credentials: for preparing members as a test or script. */
   mx: MxClient;
   /** The storage ports over the stack's table: what the handlers and the workflow read and write. */
@@ -101,9 +118,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     taskTokenTimeoutScale: options.taskTokenTimeoutScale ?? 1,
   });
   const syncArn = loaded.arns.sync;
-  const refreshArn = loaded.arns.refresh;
-  if (!syncArn || !refreshArn)
-    throw new Error("The synthesized stack lacks the sync or refresh state machine");
+  if (!syncArn) throw new Error("The synthesized stack lacks the sync state machine");
 
   // Executions stop (and their handler calls return) first, then the services they were calling.
   const closers: (() => Promise<void>)[] = [];
@@ -117,7 +132,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const mx = realMx();
     const sandbox = mx ? undefined : await startSandbox(options.sandbox);
     if (sandbox) closers.push(() => sandbox.close());
-    const aws = await startLocalAws({ stepFunctions: loaded.stepFunctions });
+    const aws = await startLocalAws({
+      stepFunctions: loaded.stepFunctions,
+      sqsDelayScale: options.sqsDelayScale ?? 0.001,
+    });
     closers.push(() => aws.close());
 
     const mxSecretId = aws.putSecret(
@@ -132,6 +150,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       randomBytes(48).toString("base64url"),
     );
 
+    const webhookCredentials = { username: "mx-webhooks", password: randomBytes(24).toString("base64url") };
+    const webhookSecretId = aws.putSecret(
+      "mx-connect/mx-webhook-credentials",
+      JSON.stringify(webhookCredentials),
+    );
+    const refreshQueues = { queue: "mx-connect-refresh", dlq: "mx-connect-refresh-dlq" };
+    aws.sqs.createQueue(refreshQueues.dlq);
+    const refreshQueueUrl = aws.sqs.createQueue(refreshQueues.queue, {
+      visibilityTimeoutSeconds: BACKGROUND_REFRESH.consumerTimeoutSeconds * 6,
+      deadLetterQueue: { name: refreshQueues.dlq, maxReceiveCount: BACKGROUND_REFRESH.maxReceiveCount },
+    });
+
     const env: Record<string, string> = {
       ...FAKE_AWS,
       ...aws.env,
@@ -141,6 +171,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       MX_SECRET_ID: mxSecretId,
       OAUTH_STATE_SECRET_ID: oauthStateSecretId,
       STATE_MACHINE_ARN: syncArn,
+      WEBHOOK_SECRET_ID: webhookSecretId,
+      REFRESH_QUEUE_URL: refreshQueueUrl,
       POWERTOOLS_SERVICE_NAME: "mx-connect",
       LOG_LEVEL: process.env.LOG_LEVEL || "WARN",
     };
@@ -151,6 +183,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     Object.assign(env, options.env);
     Object.assign(process.env, env);
     loaded.checkEnvironment();
+
+    // The consumer and the sweep are plain Lambdas (no state machine): imported once the environment is set.
+    const lambdaModule = async (entry: string): Promise<SqsHandler> => {
+      const module = (await import(new URL(`../${entry}`, import.meta.url).href)) as { handler: SqsHandler };
+      return module.handler;
+    };
+    const consumer = await lambdaModule("functions/refresh-consumer.ts");
+    aws.sqs.attachConsumer(refreshQueues.queue, {
+      handler: consumer,
+      batchSize: BACKGROUND_REFRESH.batchSize,
+      context: () =>
+        createLambdaContext({
+          functionName: "refresh-consumer",
+          timeoutMs: BACKGROUND_REFRESH.consumerTimeoutSeconds * 1000,
+        }),
+    });
+    if (sandbox && options.webhookUrl) {
+      sandbox.setKnobs({ webhooks: { url: options.webhookUrl, ...webhookCredentials } });
+    }
 
     const mxClient = createMxClient({
       baseUrl: env.MX_BASE_URL ?? "",
@@ -181,13 +232,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       workflow: {
         stateMachineArn: syncArn,
-        refreshStateMachineArn: refreshArn,
         definitions: loaded.definitions,
         stepFunctions: sfn,
         startExecution: (input, name) => start(syncArn, input, name),
-        startRefresh: (input) => start(refreshArn, input ?? {}),
         waitForExecution: (executionArn) => sfn.waitForExecution(executionArn),
         pendingTaskTokens: (executionArn) => sfn.pendingTaskTokens(executionArn),
+      },
+      refresh: {
+        queueName: refreshQueues.queue,
+        deadLetterQueueName: refreshQueues.dlq,
+        async sweep() {
+          const sweep = await lambdaModule("functions/sweep.ts");
+          return sweep({}, createLambdaContext({ functionName: "sweep", timeoutMs: 300_000 }));
+        },
+        drain: (timeoutMs) => aws.sqs.drain(timeoutMs),
       },
       close,
     };

@@ -84,11 +84,21 @@ export const stateMachineConfigSchema = z.object({
   }),
 });
 
-/** The scheduled refresh (refresh-members.ts). */
-export const refreshConfigSchema = tableConfigSchema.extend({
-  ...stateMachineConfigSchema.shape,
-  /** Members read per DynamoDB page. */
-  REFRESH_PAGE_SIZE: positiveInt(100).pipe(z.number().max(1000)),
+/** Lambdas that send to the background refresh queue (the webhook, the sweep, the consumer). */
+export const refreshQueueConfigSchema = z.object({
+  REFRESH_QUEUE_URL: z.url({ protocol: /^https?$/ }),
+});
+
+/** The MX webhook route: the basic-auth secret MX sends (JSON `{"username","password"}`) and the queue. */
+export const webhookConfigSchema = baseConfigSchema.extend({
+  ...refreshQueueConfigSchema.shape,
+  WEBHOOK_SECRET_ID: z.string().min(1),
+});
+
+/** The background refresh's consumer and sweep: MX, the table and the queue. */
+export const backgroundRefreshConfigSchema = mxConfigSchema.extend({
+  ...tableConfigSchema.shape,
+  ...refreshQueueConfigSchema.shape,
 });
 
 /** Lambdas that publish app events (shared/events): the bus the stack creates. */

@@ -26,7 +26,7 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 /** The workflow's functions (the API's are tested in api-infra.test.ts). */
 const ourFunctions = () =>
   ofType("AWS::Lambda::Function").filter(([, r]) =>
-    /^functions\/(sync-|refresh-)/.test(String(r.Metadata?.["mx-connect:entry"] ?? "")),
+    /^functions\/(sync-|refresh-|sweep)/.test(String(r.Metadata?.["mx-connect:entry"] ?? "")),
   );
 const entryOf = (r: Resource) => String(r.Metadata?.["mx-connect:entry"]);
 
@@ -61,13 +61,15 @@ describe("data", () => {
 });
 
 describe("Lambda functions", () => {
-  it("are the workflow's nine, Node.js 22 on arm64, traced, JSON-logged to a log group with retention", () => {
+  it("are the workflow's nine and the background refresh's two, Node.js 22 on arm64, traced, JSON-logged to a log group with retention", () => {
     const functions = ourFunctions();
     expect(functions.map(([, r]) => entryOf(r)).sort()).toEqual([
-      "functions/refresh-members.ts",
+      "functions/refresh-consumer.ts",
+      "functions/sweep.ts",
       "functions/sync-accounts.ts",
       "functions/sync-begin.ts",
       "functions/sync-challenge.ts",
+      "functions/sync-extend-history.ts",
       "functions/sync-finish.ts",
       "functions/sync-identify.ts",
       "functions/sync-owners.ts",
@@ -118,16 +120,35 @@ describe("Lambda functions", () => {
     ];
     const mxSecret = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"];
     const syncTask = [...logs, ...xray, ...tableRead, ...tableWrite, ...mxSecret];
+    const sqsSend = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"];
+    const sqsConsume = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+    ];
     const expected: Record<string, string[]> = {
       "functions/sync-begin.ts": syncTask,
       "functions/sync-poll.ts": syncTask,
       "functions/sync-challenge.ts": [...syncTask, "states:SendTaskFailure", "states:SendTaskSuccess"],
       "functions/sync-identify.ts": syncTask,
+      "functions/sync-extend-history.ts": syncTask,
       "functions/sync-owners.ts": syncTask,
       "functions/sync-accounts.ts": syncTask,
       "functions/sync-transactions-page.ts": syncTask,
-      "functions/sync-finish.ts": [...logs, ...xray, ...tableRead, ...tableWrite],
-      "functions/refresh-members.ts": [...logs, ...xray, ...tableRead, "states:StartExecution"],
+      "functions/sync-finish.ts": [...logs, ...xray, ...tableRead, ...tableWrite, "events:PutEvents"],
+      // The background refresh: never Step Functions; the queue's send only where it enqueues.
+      "functions/refresh-consumer.ts": [
+        ...logs,
+        ...xray,
+        ...tableRead,
+        ...tableWrite,
+        ...mxSecret,
+        ...sqsSend,
+        ...sqsConsume,
+      ],
+      "functions/sweep.ts": [...logs, ...xray, ...tableRead, ...sqsSend],
     };
     for (const [id, fn] of ourFunctions()) {
       expect(actionsOf(id), entryOf(fn)).toEqual(
@@ -147,7 +168,7 @@ describe("Lambda functions", () => {
 describe("state machines", () => {
   it("log without execution data and trace with X-Ray", () => {
     const machines = ofType("AWS::StepFunctions::StateMachine");
-    expect(machines).toHaveLength(2);
+    expect(machines).toHaveLength(1);
     for (const [id, machine] of machines) {
       expect(machine.Properties, id).toMatchObject({
         StateMachineType: "STANDARD",
@@ -156,38 +177,84 @@ describe("state machines", () => {
       });
     }
   });
-
-  it("let the refresh function start the sync machine only", () => {
-    const refresh = ourFunctions().find(([, r]) => entryOf(r) === "functions/refresh-members.ts");
-    const syncMachine = stack.getLogicalId(stack.sync.stateMachine.node.defaultChild as never);
-    const statements = ofType("AWS::IAM::Policy").flatMap(
-      ([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
-    );
-    const start = statements.filter((s) => s.Action === "states:StartExecution");
-    expect(refresh).toBeDefined();
-    expect(start.map((s) => s.Resource)).toContainEqual({ Ref: syncMachine });
-  });
 });
 
-describe("the refresh schedule", () => {
-  it("starts the refresh state machine daily, with a role that can do nothing else", () => {
+describe("the background refresh", () => {
+  it("sweeps every 6 hours by invoking the sweep Lambda, with a role that can do nothing else", () => {
+    // Prepare
+    const sweep = stack.getLogicalId(stack.refresh.sweep.node.defaultChild as never);
+
+    // Act
     const [[, schedule] = []] = ofType("AWS::Scheduler::Schedule");
-    const refreshMachine = stack.getLogicalId(stack.refresh.stateMachine.node.defaultChild as never);
-    expect(schedule?.Properties).toMatchObject({
-      ScheduleExpression: expect.stringMatching(/^cron\(/),
-      State: "ENABLED",
-      Target: { Arn: { Ref: refreshMachine } },
-    });
     const roleId = (
       ((schedule as Resource).Properties.Target as { RoleArn: unknown }).RoleArn as { "Fn::GetAtt": [string] }
     )["Fn::GetAtt"][0];
     const statements = ofType("AWS::IAM::Policy")
       .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
       .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-    expect(statements).toEqual([
-      { Effect: "Allow", Action: "states:StartExecution", Resource: { Ref: refreshMachine } },
-    ]);
+
+    // Assess
+    expect(schedule?.Properties).toMatchObject({
+      ScheduleExpression: "rate(6 hours)",
+      State: "ENABLED",
+      Target: { Arn: { "Fn::GetAtt": [sweep, "Arn"] } },
+    });
+    expect(statements.flatMap((s) => s.Action)).toEqual(["lambda:InvokeFunction"]);
     expect(resources[roleId]?.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it("takes -c sweepEveryHours as the sweep's cadence", () => {
+    // Prepare
+    const { stack: every2 } = buildApp({ context: { ...SKIP_BUNDLING, sweepEveryHours: "2" }, nag: false });
+
+    // Act
+    const schedules = Template.fromStack(every2).findResources("AWS::Scheduler::Schedule");
+
+    // Assess
+    expect(Object.values(schedules).map((r) => r.Properties.ScheduleExpression)).toEqual(["rate(2 hours)"]);
+  });
+
+  it("feeds the consumer from a queue with a DLQ, partial batch failures and a concurrency cap", () => {
+    // Prepare
+    const consumer = stack.getLogicalId(stack.refresh.consumer.node.defaultChild as never);
+
+    // Act
+    const [[, mapping] = []] = ofType("AWS::Lambda::EventSourceMapping");
+    const queues = ofType("AWS::SQS::Queue").map(([, q]) => q.Properties);
+
+    // Assess
+    expect(mapping?.Properties).toMatchObject({
+      FunctionName: { Ref: consumer },
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    expect(queues).toContainEqual(
+      expect.objectContaining({ RedrivePolicy: expect.objectContaining({ maxReceiveCount: 5 }) }),
+    );
+  });
+
+  it("lets the webhook route read its secret and send to the queue, and nothing else", () => {
+    // Prepare
+    const webhook = stack.getLogicalId(stack.api.functions.MxWebhook?.node.defaultChild as never);
+
+    // Act
+    const actions = actionsOf(webhook);
+
+    // Assess
+    expect(actions).toEqual(
+      [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+      ].sort(),
+    );
   });
 });
 

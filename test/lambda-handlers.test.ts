@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { createLambdaContext } from "../local/lambda-context";
 import { connectMxbankMember } from "../local/sandbox-member";
 import { type LocalStack, startLocalStack } from "../local/stack";
-import { ConfigError, loadConfig, refreshConfigSchema, syncConfigSchema } from "../shared/config";
+import { ConfigError, loadConfig, syncConfigSchema, webhookConfigSchema } from "../shared/config";
 import { MxSecretInvalidError, mxClientFor } from "../shared/lambda/mx";
 import type { SyncRequest } from "../shared/sync/contract";
 
@@ -121,9 +121,9 @@ describe("configuration", () => {
       MX_BASE_URL: "http://127.0.0.1:1",
       MX_SECRET_ID: "s",
     });
-    const refresh = loadConfig(refreshConfigSchema, {
-      TABLE_NAME: "table-1",
-      STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:sync",
+    const webhook = loadConfig(webhookConfigSchema, {
+      WEBHOOK_SECRET_ID: "s",
+      REFRESH_QUEUE_URL: "http://127.0.0.1:1/000000000000/refresh",
     });
 
     // Assess
@@ -133,7 +133,7 @@ describe("configuration", () => {
       REFRESH_WINDOW_DAYS: 14,
       LOG_LEVEL: "INFO",
     });
-    expect(refresh).toMatchObject({ REFRESH_PAGE_SIZE: 100 });
+    expect(webhook).toMatchObject({ LOG_LEVEL: "INFO", WEBHOOK_SECRET_ID: "s" });
   });
 
   it("stops a handler's cold start when its variables are missing", async () => {

@@ -1,4 +1,4 @@
-// The sync workflow's fan-out (owners, accounts, transaction pages), Finish, the scheduled refresh and the
+// The sync workflow's fan-out (owners, accounts, transaction pages), Finish and the
 // API's start, on the embedded stack (local/stack.ts): the MX sandbox over HTTP, the real MX client,
 // dynalite, and the local Step Functions endpoint (reached by the real SDK) running the synthesized state
 // machine for every run these use cases start.
@@ -12,7 +12,6 @@ import type { BeginSyncOutput, SyncRequest } from "../shared/sync/contract";
 import { finishSync } from "../shared/sync/finish-sync";
 import { identifyMember } from "../shared/sync/identify-member";
 import { pollMember } from "../shared/sync/poll-member";
-import { refreshMembers } from "../shared/sync/refresh-members";
 import { createSfnPort, type SfnPort } from "../shared/sync/sfn";
 import { startSync } from "../shared/sync/start-sync";
 import { storeAccounts } from "../shared/sync/store-accounts";
@@ -324,62 +323,6 @@ describe("finishSync", () => {
     expect(beforeFinish.length).toBeGreaterThan(atMx.length); // the replaced pending rows were there
     expect(new Set(stored)).toEqual(new Set(atMx));
     expect(stored).toHaveLength(atMx.length);
-  });
-});
-
-describe("refreshMembers", () => {
-  it("starts one refresh run per synced member, named per member per day; a second schedule starts none", async () => {
-    // Prepare: two synced members and one that never synced.
-    const synced = [await connect("good-password"), await connect("good-password")];
-    await connect("good-password");
-    for (const { request } of synced) {
-      await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
-      await finishSync(
-        { members: stores.members, bankData: stores.bankData },
-        { request, syncRun: "run-1", outcome: "SYNCED" },
-      );
-    }
-    const clock = () => new Date("2026-03-10T23:59:00Z");
-    const deps = { members: stores.members, sfn, clock };
-    const names = synced.map(({ request }) => `${request.memberGuid}-refresh-20260310`);
-
-    // Act: page size 1 forces the cursor walk. The second schedule comes once the first one's runs ended:
-    // while a run still goes, Step Functions answers the same start (same name and input) with that run.
-    const first = await refreshMembers(deps, {}, { pageSize: 1 });
-    await Promise.all(executionsNamed(names).map((e) => stack.workflow.waitForExecution(e.executionArn)));
-    const second = await refreshMembers(deps, {}, { pageSize: 1 });
-
-    // Assess
-    expect(first).toEqual({ started: 2 });
-    expect(second).toEqual({ started: 0 });
-    const runs = executionsNamed(names);
-    expect(new Set(runs.map((run) => run.name))).toEqual(new Set(names));
-    expect(runs).toHaveLength(2);
-    for (const run of runs) {
-      expect(run.stateMachineArn).toBe(stack.workflow.stateMachineArn);
-      expect(JSON.parse(run.input)).toMatchObject({ mode: "refresh", identify: false });
-    }
-  });
-
-  it("stops between pages when asked and hands back the cursor to continue from", async () => {
-    // Prepare
-    for (let index = 0; index < 3; index++) {
-      const { request } = await connect("good-password");
-      await beginSync({ mx: stack.mx, members: stores.members }, { request, syncRun: "run-1" }, BEGIN);
-      await finishSync(
-        { members: stores.members, bankData: stores.bankData },
-        { request, syncRun: "run-1", outcome: "SYNCED" },
-      );
-    }
-    const deps = { members: stores.members, sfn };
-
-    // Act
-    const partial = await refreshMembers(deps, {}, { pageSize: 1, shouldStop: () => true });
-    const rest = await refreshMembers(deps, { cursor: partial.cursor }, { pageSize: 10 });
-
-    // Assess
-    expect(partial).toEqual({ started: 1, cursor: expect.any(String) });
-    expect(rest).toEqual({ started: 2 });
   });
 });
 

@@ -47,9 +47,6 @@ afterAll(async () => {
 const connectMember = async (password: string, options: { identify?: boolean } = {}) =>
   (await connectMxbankMember({ mx, members: stores.members }, password, options)).request;
 
-/** Members that answered MFA: a scheduled refresh is asked again and, unanswered, times out. */
-const mfaMembers = new Set<string>();
-
 async function sync(request: SyncRequest, name: string) {
   const { executionArn } = stack.workflow.startExecution(request, name);
   return { executionArn, result: stack.workflow.waitForExecution(executionArn) };
@@ -141,7 +138,6 @@ describe("MFA of every kind, answered while the run waits", () => {
   ])("%s MFA answered correctly ends SYNCED", async (_kind, password) => {
     // Prepare
     const request = await connectMember(password);
-    mfaMembers.add(request.memberGuid);
     const run = await sync(request, `mfa-${password}-${randomUUID()}`);
     const challenges = await waitForChallenge(request);
 
@@ -224,39 +220,5 @@ describe("a member with 10,000+ transactions", () => {
     expect(new Set(guids).size).toBe(totalAtMx);
     const member = await stores.members.getMember(request.userId, request.memberGuid);
     expect(member?.sync).toMatchObject({ status: "SYNCED", counts: { transactions: totalAtMx } });
-  });
-});
-
-describe("the scheduled refresh", () => {
-  it("an overlapping schedule starts one refresh run per synced member; each ends SYNCED, or TIMED_OUT when MX asks again", async () => {
-    // Prepare: the members synced by the tests above are the ones to refresh.
-    const toRefresh = (await stores.members.listMembersToRefresh(100)).members;
-
-    // Act: EventBridge Scheduler fires twice at once (an overlap); both refresh executions run.
-    const schedules = [stack.workflow.startRefresh(), stack.workflow.startRefresh()];
-    const scheduleResults = await Promise.all(
-      schedules.map(({ executionArn }) => stack.workflow.waitForExecution(executionArn)),
-    );
-    const runs = stack.workflow.stepFunctions
-      .listExecutions({ stateMachineArn: stack.workflow.stateMachineArn })
-      .executions.filter((execution) => execution.name.includes("-refresh-"));
-    const results = await Promise.all(runs.map((run) => stack.workflow.waitForExecution(run.executionArn)));
-
-    // Assess
-    expect(scheduleResults.map((result) => result.status)).toEqual(["SUCCEEDED", "SUCCEEDED"]);
-    expect(toRefresh.length).toBeGreaterThanOrEqual(5);
-    // One run per member, named `<member>-refresh-<day>`: the second schedule's starts hit the same names.
-    expect(runs.map((run) => run.name.split("-refresh-")[0]).sort()).toEqual(
-      toRefresh.map((member) => member.memberGuid).sort(),
-    );
-    expect(new Set(runs.map((run) => run.name)).size).toBe(toRefresh.length);
-    expect(results.every((result) => result.status === "SUCCEEDED")).toBe(true);
-    for (const { userId, memberGuid } of toRefresh) {
-      const member = await stores.members.getMember(userId, memberGuid);
-      const expected = mfaMembers.has(memberGuid)
-        ? { status: "TIMED_OUT", reason: "The security question was not answered in time." }
-        : { status: "SYNCED", outcome: "SYNCED" };
-      expect(member?.sync).toMatchObject(expected);
-    }
   });
 });

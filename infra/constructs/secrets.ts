@@ -9,6 +9,11 @@ export class Secrets extends Construct {
   readonly mxCredentials: secretsmanager.Secret;
   /** A random 64-character key (HMAC) signing the OAuth callback's state. */
   readonly oauthStateKey: secretsmanager.Secret;
+  /**
+   * JSON `{"username", "password"}`: the HTTP basic auth MX sends with its webhooks (generated; copy it
+   * into the MX Client Dashboard's webhook settings).
+   */
+  readonly mxWebhookCredentials: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -28,7 +33,22 @@ export class Secrets extends Construct {
       description: "Key signing the MX OAuth callback state (generated; no one needs to read it).",
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
     });
+    this.mxWebhookCredentials = new secretsmanager.Secret(this, "MxWebhookCredentials", {
+      description:
+        'Basic auth MX sends with its webhooks: {"username": "mx-webhooks", "password": "..."}. Copy to MX.',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: "mx-webhooks" }),
+        generateStringKey: "password",
+        excludePunctuation: true,
+        passwordLength: 40,
+      },
+    });
     acknowledge(this.mxCredentials, "SMG4", REASONS.mxRotation);
+    acknowledge(
+      this.mxWebhookCredentials,
+      "SMG4",
+      "Rotated by hand: MX must be given the new password at the same moment (MX Client Dashboard).",
+    );
     acknowledge(this.oauthStateKey, "SMG4", REASONS.stateKeyRotation);
   }
 }

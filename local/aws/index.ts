@@ -4,7 +4,8 @@
 //    DescribeExecution, StopExecution, ListExecutions, SendTaskSuccess, SendTaskFailure, backed by the
 //    local workflow runner;
 //  - Secrets Manager (JSON 1.1, `X-Amz-Target: secretsmanager.GetSecretValue`): an in-memory map;
-//  - EventBridge (JSON 1.1, `AWSEvents.PutEvents`): local/aws/events.ts.
+//  - EventBridge (JSON 1.1, `AWSEvents.PutEvents`): local/aws/events.ts;
+//  - SQS (JSON 1.0, `AmazonSQS.SendMessage(Batch)`) with a Lambda event-source emulation: local/aws/sqs.ts.
 // Requests are not authenticated (signatures are ignored): it listens on loopback only.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -12,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import * as z from "zod";
 import { AwsApiError, type LocalStepFunctions } from "../workflow/executions";
 import { type LocalEventBridge, localEventBridge } from "./events";
+import { createLocalSqs, type LocalSqs } from "./sqs";
 
 export interface LocalAwsOptions {
   /** Serves the Step Functions operations (omit to answer them with an error). */
@@ -20,6 +22,8 @@ export interface LocalAwsOptions {
   secrets?: Record<string, string>;
   region?: string;
   accountId?: string;
+  /** Multiplies SQS DelaySeconds and visibility timeouts (default 1). */
+  sqsDelayScale?: number;
 }
 
 export interface LocalAws {
@@ -35,6 +39,8 @@ export interface LocalAws {
   secretReads(): number;
   /** A secret's value by name or ARN, read in-process (not counted): for tests that sign with the key. */
   readSecret(idOrArn: string): string | undefined;
+  /** The local SQS queues and their event-source emulation. */
+  sqs: LocalSqs;
   /** EventBridge PutEvents on the stack's bus (local/aws/events.ts): what was published. */
   events: LocalEventBridge;
   close(): Promise<void>;
@@ -113,6 +119,14 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     secrets.get(idOrArn) ?? [...secrets.values()].find((s) => s.arn === idOrArn);
   let secretReads = 0;
 
+  let endpoint = "";
+  const sqs = createLocalSqs({
+    endpoint: () => endpoint,
+    region,
+    accountId,
+    ...(options.sqsDelayScale === undefined ? {} : { delayScale: options.sqsDelayScale }),
+  });
+
   const sfn = (): LocalStepFunctions => {
     if (!stepFunctions) throw new AwsApiError("ServiceUnavailable", "No local Step Functions attached");
     return stepFunctions;
@@ -121,6 +135,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const events = localEventBridge(region, accountId);
 
   const operations: Record<string, (body: unknown) => unknown> = {
+    ...sqs.operations,
     "AWSEvents.PutEvents": (body) => events.putEvents(body, parse),
     "AWSStepFunctions.StartExecution": (body) => sfn().startExecution(parse(requests.StartExecution, body)),
     "AWSStepFunctions.DescribeExecution": (body) =>
@@ -173,8 +188,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     const target = String(request.headers["x-amz-target"] ?? "");
     const contentType =
       target.startsWith("secretsmanager.") || target.startsWith("AWSEvents.")
-      ? "application/x-amz-json-1.1"
-      : "application/x-amz-json-1.0";
+        ? "application/x-amz-json-1.1"
+        : "application/x-amz-json-1.0";
     try {
       const operation = request.method === "POST" ? operations[target] : undefined;
       if (!operation)
@@ -208,7 +223,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       resolve();
     });
   });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     endpoint,
@@ -216,6 +231,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       AWS_ENDPOINT_URL_SFN: endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
+      AWS_ENDPOINT_URL_SQS: endpoint,
       // The bus lives here, so its name comes from here (the deployed stack sets its own).
       EVENT_BUS_NAME: events.busName,
     },
@@ -226,8 +242,10 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     secretReads: () => secretReads,
     readSecret: (idOrArn) => findSecret(idOrArn)?.value,
     events,
+    sqs,
     close: () =>
       new Promise<void>((resolve) => {
+        sqs.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

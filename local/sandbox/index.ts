@@ -68,7 +68,8 @@ export interface Sandbox {
   readonly knobs: SandboxKnobs;
   /** Changes knobs at run time; throws on an out-of-range value. Jobs already running keep their timing/size. */
   setKnobs(patch: KnobsPatch): void;
-  stats(): { requests: number; byStatus: Record<number, number> };
+  /** Requests so far: in all, by HTTP status, and by route (`POST /users/{user_guid}/members/{member_guid}/aggregate`). */
+  stats(): { requests: number; byStatus: Record<number, number>; byRoute: Record<string, number> };
   clock: SandboxClock;
   /**
    * Moves the sandbox clock forward: replays every member's jobs, challenge expiries and MX's background

@@ -73,6 +73,10 @@ async function handle(config: ServerConfig, req: IncomingMessage, res: ServerRes
     return;
   }
 
+  // Per route, whatever the answer (faults and auth failures included): tests count calls such as aggregate.
+  const routeKey = `${method} ${matchRoute(method, url.pathname)?.route.template ?? "(unknown)"}`;
+  state.stats.byRoute[routeKey] = (state.stats.byRoute[routeKey] ?? 0) + 1;
+
   try {
     if (raw === undefined) throw payloadTooLarge(MAX_BODY_BYTES);
     await injectFaults(state);

@@ -32,7 +32,12 @@ export class SandboxState {
   readonly oauthDecisions = new Map<string, OauthToken>();
   /** Fault decisions come from their own seeded stream, so they do not disturb the data. */
   readonly faultRandom: () => number;
-  stats = { requests: 0, byStatus: {} as Record<number, number> };
+  stats = {
+    requests: 0,
+    byStatus: {} as Record<number, number>,
+    /** `<METHOD> <route template>`, e.g. `POST /users/{user_guid}/members/{member_guid}/aggregate`. */
+    byRoute: {} as Record<string, number>,
+  };
   /** The sandbox clock: real time plus this offset, moved by tests (sandbox.advanceTime). */
   clockOffsetMs = 0;
   readonly webhooks: WebhookOutbox;

@@ -23,6 +23,11 @@ export interface RouteNeeds {
   readonly publicUrl?: true;
   /** Publishes app events (shared/events): EVENT_BUS_NAME, PutEvents on the bus, `deps.events`. */
   readonly events?: true;
+  /**
+   * MX's webhooks: the webhook basic-auth secret (WEBHOOK_SECRET_ID, read) and the refresh queue
+   * (REFRESH_QUEUE_URL, send only). Granted by the BackgroundRefresh construct, which owns both.
+   */
+  readonly mxWebhook?: true;
 }
 
 export interface ApiRoute {
@@ -31,7 +36,7 @@ export interface ApiRoute {
   readonly path: string;
   /** The handler module (exports `handler`), relative to the repo root. */
   readonly entry: string;
-  /** Only the OAuth callback: reached by the user's browser from MX, so no JWT. */
+  /** No JWT: the OAuth callback (the user's browser, from MX) and MX's webhooks (MX's basic auth). */
   readonly public?: true;
   /** Construct id, unique, PascalCase. */
   readonly id: string;
@@ -159,6 +164,14 @@ const routes = [
     entry: "functions/api-reconnect-member.ts",
     id: "ReconnectMember",
     needs: { mx: true, table: "readWrite", signingKey: true, startExecution: true, publicUrl: true },
+  },
+  {
+    method: "POST",
+    path: "/v1/mx/webhooks",
+    entry: "functions/api-mx-webhook.ts",
+    public: true,
+    id: "MxWebhook",
+    needs: { table: "none", mxWebhook: true },
   },
 ] as const satisfies readonly ApiRoute[];
 

@@ -30,6 +30,8 @@ export interface InstitutionQuery extends PageRequest {
 export interface TransactionQuery extends PageRequest {
   fromDate?: string; // YYYY-MM-DD
   toDate?: string; // YYYY-MM-DD
+  /** Only transactions MX created or changed on or after this day (YYYY-MM-DD: MX takes no time here). */
+  fromUpdatedAt?: string;
 }
 
 export interface CreateMemberInput {

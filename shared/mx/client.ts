@@ -313,6 +313,7 @@ export function createMxClient(options: MxClientOptions): MxClient {
         query: {
           from_date: query.fromDate,
           to_date: query.toDate,
+          from_updated_at: query.fromUpdatedAt,
           ...pageQuery(query, MAX_RECORDS_PER_PAGE),
         },
       });

@@ -20,13 +20,16 @@ import {
   ACCOUNT_SK_PREFIX,
   accountGuidOfSk,
   accountKey,
+  DAY,
   dateKeyFrom,
   dateKeyTo,
+  dayOfDateKey,
   isTransactionCursorKey,
   keyOf,
   memberKey,
   ownerKey,
   ownerSkPrefix,
+  pendingOf,
   transactionDateKey,
   transactionKey,
   transactionsPk,
@@ -34,7 +37,14 @@ import {
 } from "./keys";
 import type { BankDataStore, TransactionQuery } from "./ports";
 import { checkDay, checkLimit, countAll, pageOf, queryAll } from "./query";
-import { PARTITION_KEY, SORT_KEY, TRANSACTION_DATE_KEY, TRANSACTIONS_BY_DATE_INDEX } from "./table";
+import {
+  PARTITION_KEY,
+  PENDING_BY_MEMBER_INDEX,
+  PENDING_OF,
+  SORT_KEY,
+  TRANSACTION_DATE_KEY,
+  TRANSACTIONS_BY_DATE_INDEX,
+} from "./table";
 
 export class DynamoBankDataStore implements BankDataStore {
   constructor(private readonly context: StoreContext) {}
@@ -90,6 +100,8 @@ export class DynamoBankDataStore implements BankDataStore {
         userId,
         memberGuid,
         syncRun,
+        // Only pending rows join the sparse pending index (a posted overwrite leaves it).
+        ...(transaction.status === "PENDING" ? { [PENDING_OF]: pendingOf(userId, memberGuid) } : {}),
       });
     });
     const key = memberKey(userId, memberGuid);
@@ -153,6 +165,27 @@ export class DynamoBankDataStore implements BankDataStore {
       deletes.push(...stale.map(keyOf).map(del));
     }
     return writeWithChanges(this.context, { userId, memberGuid }, deletes);
+  }
+
+  async pendingDays(userId: string, memberGuid: string): Promise<{ from: string; to: string } | undefined> {
+    const edge = async (forward: boolean) => {
+      const result = await this.context.doc.send(
+        new QueryCommand({
+          TableName: this.context.tableName,
+          IndexName: PENDING_BY_MEMBER_INDEX,
+          KeyConditionExpression: "#pendingOf = :pendingOf",
+          ExpressionAttributeNames: { "#pendingOf": PENDING_OF, "#dateKey": TRANSACTION_DATE_KEY },
+          ExpressionAttributeValues: { ":pendingOf": pendingOf(userId, memberGuid) },
+          ProjectionExpression: "#dateKey",
+          ScanIndexForward: forward,
+          Limit: 1,
+        }),
+      );
+      const dateKey = result.Items?.[0]?.[TRANSACTION_DATE_KEY];
+      return typeof dateKey === "string" ? dayOfDateKey(dateKey) : undefined;
+    };
+    const [from, to] = await Promise.all([edge(true), edge(false)]);
+    return from && to && DAY.test(from) && DAY.test(to) ? { from, to } : undefined;
   }
 
   async listAccountOwners(userId: string, memberGuid: string): Promise<AccountOwner[]> {

@@ -23,6 +23,15 @@ export const memberKey = (userId: string, memberGuid: string): ItemKey => ({
 /** The member's place in the sparse refresh index: unique per member, so writes spread. */
 export const refreshId = (userId: string, memberGuid: string) => `${userId}#${memberGuid}`;
 
+/**
+ * The member-guid alias: MX's webhooks name a member by its guid (and `user_id` may be null), while the
+ * member item is keyed by our user id. One small item per member, written with it, points back to the user.
+ */
+export const memberAliasKey = (memberGuid: string): ItemKey => ({
+  [PARTITION_KEY]: `MEMBERGUID#${memberGuid}`,
+  [SORT_KEY]: "MEMBER",
+});
+
 /** Whether a refresh-index key is a member item's key carrying that member's refresh id (cursor checks). */
 export function isMemberRefreshKey(pk: string, sk: string, id: string): boolean {
   if (!pk.startsWith(USER_PK_PREFIX) || !sk.startsWith(MEMBER_SK_PREFIX)) return false;
@@ -69,6 +78,13 @@ function transactionDay(transaction: Transaction): string {
 /** The date index key `<YYYY-MM-DD>#<guid>`: newest first when read backwards, ties broken by guid. */
 export const transactionDateKey = (transaction: Transaction) =>
   `${transactionDay(transaction)}#${transaction.guid}`;
+/**
+ * The member's place in the sparse pending index: only PENDING transaction rows carry it, so a background
+ * refresh finds the dates that still hold pending rows without reading the member's posted history.
+ */
+export const pendingOf = (userId: string, memberGuid: string) => `${userId}#${memberGuid}`;
+/** The day of a date index key (`<YYYY-MM-DD>#<guid>`). */
+export const dayOfDateKey = (dateKey: string) => dateKey.slice(0, 10);
 /** Date-key bounds of the inclusive day range [from, to]. */
 export const dateKeyFrom = (day: string) => `${day}#`;
 export const dateKeyTo = (day: string) => `${day}#${DAY_END}`;
@@ -147,7 +163,10 @@ export function seqOfChangeSk(sk: string): number | undefined {
 }
 
 /** The account and transaction guids of a transaction row's key, or undefined for any other item. */
-export function transactionOfKey(pk: unknown, sk: unknown): { accountGuid: string; guid: string } | undefined {
+export function transactionOfKey(
+  pk: unknown,
+  sk: unknown,
+): { accountGuid: string; guid: string } | undefined {
   if (typeof pk !== "string" || typeof sk !== "string") return undefined;
   if (!pk.startsWith(ACCOUNT_PK_PREFIX) || !sk.startsWith(TXN_SK_PREFIX)) return undefined;
   return { accountGuid: pk.slice(ACCOUNT_PK_PREFIX.length), guid: sk.slice(TXN_SK_PREFIX.length) };

@@ -1,13 +1,21 @@
 // MemberStore on the table: the member item (USER#<userId> / MEMBER#<guid>), its sync lease, its challenge
 // and task token, and the sparse refresh index. Each invariant is one conditional write on the member item.
-import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Challenge, challengeSchema } from "../mx/schemas";
 import { deleteMemberRows } from "./bank-data-store";
 import { conditionalWrite, type OnConditionFailed } from "./conditional";
 import { defined, isoDate, type StoreContext, stripUndefinedDeep } from "./context";
 import { decodeCursor } from "./cursor";
 import { InvalidCursorError, MemberNotFoundError, SyncLeaseLostError } from "./errors";
-import { type Item, isMemberRefreshKey, MEMBER_SK_PREFIX, memberKey, refreshId, userPk } from "./keys";
+import {
+  type Item,
+  isMemberRefreshKey,
+  MEMBER_SK_PREFIX,
+  memberAliasKey,
+  memberKey,
+  refreshId,
+  userPk,
+} from "./keys";
 import { PRODUCT_ATTRIBUTES, syncAssignments, toMemberRecord } from "./member-item";
 import type { MemberRecord, MemberStore, MxProduct, ProductAvailability, SyncState } from "./ports";
 import { checkLimit, pageOf, queryAll } from "./query";
@@ -72,7 +80,37 @@ export class DynamoMemberStore implements MemberStore {
         ReturnValues: "ALL_NEW",
       }),
     );
+    // The alias MX's webhooks are resolved through (they name the member, not our user). Idempotent.
+    await this.context.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...memberAliasKey(member.memberGuid), entity: "memberAlias", userId: member.userId },
+      }),
+    );
     return this.record(result.Attributes ?? {});
+  }
+
+  async findMemberUser(memberGuid: string): Promise<string | undefined> {
+    const result = await this.context.doc.send(
+      new GetCommand({ TableName: this.table, Key: memberAliasKey(memberGuid) }),
+    );
+    const userId = result.Item?.userId;
+    return typeof userId === "string" ? userId : undefined;
+  }
+
+  async releaseSyncLease(userId: string, memberGuid: string, syncRun: string): Promise<boolean> {
+    const write = await this.update(
+      userId,
+      memberGuid,
+      {
+        UpdateExpression: "REMOVE #sync.#run, #sync.#lease",
+        ConditionExpression: "#sync.#run = :run",
+        ExpressionAttributeNames: { "#sync": "sync", "#run": "syncRun", "#lease": "leaseExpiresAt" },
+        ExpressionAttributeValues: { ":run": syncRun },
+      },
+      "ignore",
+    );
+    return write.written;
   }
 
   async getMember(userId: string, memberGuid: string): Promise<MemberRecord | undefined> {
@@ -308,6 +346,9 @@ export class DynamoMemberStore implements MemberStore {
     await deleteMemberRows(this.context, userId, memberGuid);
     await this.context.doc.send(
       new DeleteCommand({ TableName: this.table, Key: memberKey(userId, memberGuid) }),
+    );
+    await this.context.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: memberAliasKey(memberGuid) }),
     );
   }
 

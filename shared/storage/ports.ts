@@ -136,6 +136,13 @@ export interface MemberStore {
    * those that synced before and whose last run ended FAILED/TIMED_OUT (transient); NEEDS_USER drops out.
    */
   listMembersToRefresh(limit: number, cursor?: string): Promise<{ members: MemberRecord[]; cursor?: string }>;
+  /** Our user id of the member with this MX guid (the alias written with the member), or undefined. */
+  findMemberUser(memberGuid: string): Promise<string | undefined>;
+  /**
+   * Releases `syncRun`'s lease and writes nothing else (a background read that found nothing to do).
+   * False when `syncRun` does not hold it.
+   */
+  releaseSyncLease(userId: string, memberGuid: string, syncRun: string): Promise<boolean>;
 }
 
 export interface BankDataStore {
@@ -159,6 +166,11 @@ export interface BankDataStore {
     to: string,
     syncRun: string,
   ): Promise<number>;
+  /**
+   * The first and last day that still hold one of the member's stored PENDING transactions (the sparse
+   * pending index; eventually consistent, which is enough: they were written by earlier runs), or undefined.
+   */
+  pendingDays(userId: string, memberGuid: string): Promise<{ from: string; to: string } | undefined>;
   listAccountOwners(userId: string, memberGuid: string): Promise<AccountOwner[]>;
   listAccounts(userId: string): Promise<Account[]>;
   getAccount(userId: string, accountGuid: string): Promise<Account | undefined>;

@@ -24,6 +24,14 @@ export const TRANSACTION_DATE_KEY = "dateKey";
 export const MEMBERS_TO_REFRESH_INDEX = "membersToRefresh";
 export const REFRESH_ID = "refreshId";
 
+/**
+ * Sparse global secondary index of PENDING transaction rows by member (`pendingOf` = `<userId>#<memberGuid>`,
+ * sorted by the date key): the background refresh reads the first and last to learn which dates to read
+ * again. Posted rows never carry `pendingOf`, so the index holds a handful of rows per member.
+ */
+export const PENDING_BY_MEMBER_INDEX = "pendingByMember";
+export const PENDING_OF = "pendingOf";
+
 /** DynamoDB TTL attribute (epoch seconds) on transient single-use items (OAuth states, idempotency keys). */
 export const TTL_ATTRIBUTE = "expiresAt";
 
@@ -55,6 +63,12 @@ export const TABLE = {
     {
       indexName: MEMBERS_TO_REFRESH_INDEX,
       partitionKey: { name: REFRESH_ID, type: "S" },
+      projectionType: "ALL",
+    },
+    {
+      indexName: PENDING_BY_MEMBER_INDEX,
+      partitionKey: { name: PENDING_OF, type: "S" },
+      sortKey: { name: TRANSACTION_DATE_KEY, type: "S" },
       projectionType: "ALL",
     },
   ],

@@ -1,0 +1,165 @@
+// The background refresh of one member, with nobody there: never `aggregate`, `identify` or
+// `extend_history` (MX aggregates in the background itself; a refresh only reads what it found). One MX
+// status call decides; when MX has nothing newer than what we stored, that call is the whole cost.
+import { randomUUID } from "node:crypto";
+import { connectionPhase } from "../domain/connection";
+import type { BACKGROUND_SYNC_TRIGGERS } from "../domain/triggers";
+import type { MxApi } from "../mx/api";
+import { collectAll, sumOverPages } from "../mx/pages";
+import type { BankDataStore, MemberRecord, MemberStore } from "../storage/ports";
+import { type Clock, systemClock, utcDay } from "../sync/time";
+import { BACKGROUND_REFRESH } from "./settings";
+
+export interface RefreshMemberDeps {
+  mx: MxApi;
+  members: MemberStore;
+  bankData: BankDataStore;
+  clock?: Clock;
+}
+
+export interface RefreshMemberRequest {
+  memberGuid: string;
+  /** When known (the sweep; a webhook's `user_id`); otherwise found through the member-guid alias. */
+  userId?: string;
+  trigger: (typeof BACKGROUND_SYNC_TRIGGERS)[number];
+}
+
+export type RefreshMemberResult =
+  /** Not ours (deleted, or never stored): nothing to do. */
+  | { outcome: "UNKNOWN_MEMBER" }
+  /** Never synced: its first sync (the workflow) reads everything. */
+  | { outcome: "NOT_SYNCED" }
+  /** MX has nothing newer than the stored data. */
+  | { outcome: "UNCHANGED"; connectionStatus: string | null }
+  /** A run holds the member's lease: it reads the data. */
+  | { outcome: "BUSY" }
+  | {
+      outcome: "SYNCED";
+      dataAsOf: string;
+      counts: { owners: number; accounts: number; transactions: number; pendingRemoved: number };
+      mxCalls: number;
+      startedAt: string;
+      finishedAt: string;
+    };
+
+const later = (a: string, b: string) => Date.parse(a) > Date.parse(b);
+
+export async function refreshMember(
+  deps: RefreshMemberDeps,
+  request: RefreshMemberRequest,
+): Promise<RefreshMemberResult> {
+  const clock = deps.clock ?? systemClock;
+  const userId = request.userId ?? (await deps.members.findMemberUser(request.memberGuid));
+  const member = userId && (await deps.members.getMember(userId, request.memberGuid));
+  if (!member) return { outcome: "UNKNOWN_MEMBER" };
+  const since = member.sync.dataAsOf ?? member.sync.lastSyncedAt;
+  if (since === undefined) return { outcome: "NOT_SYNCED" };
+
+  const status = await deps.mx.readMemberStatus(member.mxUserGuid, member.memberGuid);
+  const connectionStatus = status.connection_status ?? null;
+  // A status the app must act on (a webhook's CONNECTION_STATUS, or the sweep finding it) is recorded;
+  // an unchanged one costs no write.
+  if (connectionStatus && connectionStatus !== member.connectionStatus) {
+    await deps.members.recordConnectionStatus(member.userId, member.memberGuid, connectionStatus);
+  }
+  const aggregatedAt = status.successfully_aggregated_at;
+  if (!aggregatedAt || !later(aggregatedAt, since)) return { outcome: "UNCHANGED", connectionStatus };
+  if (connectionPhase(status) === "AGGREGATING" && connectionStatus !== "CONNECTED") {
+    // Mid-connection (e.g. a reconnect): the workflow that started it reads the data.
+    return { outcome: "UNCHANGED", connectionStatus };
+  }
+
+  const run = `bg-${request.trigger}-${randomUUID()}`;
+  const leased = await deps.members.acquireSyncLease(
+    member.userId,
+    member.memberGuid,
+    run,
+    BACKGROUND_REFRESH.leaseSeconds * 1000,
+    clock(),
+  );
+  if (!leased) return { outcome: "BUSY" };
+  try {
+    // A duplicate or late message may have been handled while we asked MX: read the member again, under
+    // the lease, so the same data is never read twice.
+    const current = await deps.members.getMember(member.userId, member.memberGuid);
+    const currentSince = current?.sync.dataAsOf ?? current?.sync.lastSyncedAt;
+    if (!current || (currentSince !== undefined && !later(aggregatedAt, currentSince))) {
+      await deps.members.releaseSyncLease(member.userId, member.memberGuid, run);
+      return { outcome: "UNCHANGED", connectionStatus };
+    }
+    return await readChanges(deps, current, run, aggregatedAt, currentSince ?? since, clock);
+  } catch (error) {
+    // Free the member for the retry (or a user's sync) at once rather than when the lease runs out.
+    await deps.members.releaseSyncLease(member.userId, member.memberGuid, run).catch(() => false);
+    throw error;
+  }
+}
+
+async function readChanges(
+  deps: RefreshMemberDeps,
+  member: MemberRecord,
+  run: string,
+  aggregatedAt: string,
+  since: string,
+  clock: Clock,
+): Promise<RefreshMemberResult> {
+  const { mx, bankData } = deps;
+  const { userId, mxUserGuid, memberGuid } = member;
+  const started = clock();
+  let mxCalls = 1; // the status read
+  const counted =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    (...args: A) => {
+      mxCalls += 1;
+      return call(...args);
+    };
+
+  // Balances move with every aggregation; owners only where identity is on for the member.
+  const accounts = await collectAll(counted((page) => mx.listAccounts(mxUserGuid, memberGuid, { page })));
+  const accountCount = await bankData.putAccounts(userId, memberGuid, accounts);
+  const owners = member.identify
+    ? await collectAll(counted((page) => mx.listAccountOwners(mxUserGuid, memberGuid, { page })))
+    : [];
+  const ownerCount = owners.length > 0 ? await bankData.putAccountOwners(userId, memberGuid, owners) : 0;
+
+  // What MX created or changed since the stored data (new rows, pending rows that posted).
+  const fromUpdatedAt = utcDay(new Date(Date.parse(since)), -BACKGROUND_REFRESH.updatedOverlapDays);
+  let transactions = await sumOverPages(
+    counted((page) => mx.listTransactions(mxUserGuid, memberGuid, { fromUpdatedAt, page })),
+    (items) => bankData.putTransactions(userId, memberGuid, items, run),
+  );
+  // The days that held pending rows, read again in full: a pending row MX dropped (or replaced under a new
+  // guid) is one this read no longer sees, whatever its age.
+  let pendingRemoved = 0;
+  const pending = await bankData.pendingDays(userId, memberGuid);
+  if (pending) {
+    transactions += await sumOverPages(
+      counted((page) =>
+        mx.listTransactions(mxUserGuid, memberGuid, { fromDate: pending.from, toDate: pending.to, page }),
+      ),
+      (items) => bankData.putTransactions(userId, memberGuid, items, run),
+    );
+    pendingRemoved = await bankData.removeVanishedPending(userId, memberGuid, pending.from, pending.to, run);
+  }
+
+  const finished = clock();
+  const counts = { owners: ownerCount, accounts: accountCount, transactions };
+  await deps.members.finishSync(userId, memberGuid, run, {
+    status: "SYNCED",
+    outcome: "SYNCED",
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - started.getTime(),
+    counts,
+    lastSyncedAt: finished.toISOString(),
+    dataAsOf: aggregatedAt,
+  });
+  return {
+    outcome: "SYNCED",
+    dataAsOf: aggregatedAt,
+    counts: { ...counts, pendingRemoved },
+    mxCalls,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+  };
+}
