@@ -3,16 +3,20 @@
 // MX's defaults (3-hour rule, about 90 days of history), dynalite. The sandbox clock is moved where MX's
 // rules depend on time; nothing here asserts wall-clock times.
 import { randomUUID } from "node:crypto";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Sandbox, SandboxKnobs } from "../local/sandbox/index";
+import { CORRECT_ANSWER, type Sandbox, type SandboxKnobs } from "../local/sandbox/index";
 import { connectMxbankMember } from "../local/sandbox-member";
 import { type LocalStack, startLocalStack } from "../local/stack";
+import { memberView } from "../shared/api/views";
 import { createMxClient, type MxClient } from "../shared/mx/client";
 import { collectAll } from "../shared/mx/pages";
 import { createStores, type Stores } from "../shared/storage/dynamo";
+import { answerChallenge } from "../shared/sync/answer-challenge";
 import type { SyncRequest } from "../shared/sync/contract";
 import { identifyMember } from "../shared/sync/identify-member";
+import { createSfnPort } from "../shared/sync/sfn";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -120,6 +124,13 @@ describe("the 3-hour rule: a job is done only when MX's data moved past what it 
     });
     expect(refreshed.sync.reason).toContain(atMx.successfully_aggregated_at ?? "(none)");
     expect(await storedGuids(request.userId)).toEqual(await guidsAtMx(request));
+    // What the app reads (GET /v1/members/{guid}): synced, on data MX did not refresh, and how fresh it is.
+    expect(memberView(refreshed).sync).toMatchObject({
+      status: "SYNCED",
+      aggregation: "DECLINED",
+      data_as_of: atMx.successfully_aggregated_at,
+      reason: expect.stringContaining("did not aggregate"),
+    });
   });
 
   it("a refresh 3 hours later, where MX starts the job a moment after the request, reads MX's new data", async () => {
@@ -166,6 +177,37 @@ describe("history depth", () => {
     // Far past MX's standard ~90 days: the member says how far back its history goes.
     const today = Date.now() + sandbox.clock.offsetMs();
     expect(Date.parse(member.historyFrom ?? "")).toBeLessThan(today - 300 * DAY);
+  });
+
+  it("extended history is a job MX may challenge: each MFA round answered, the sync ends SYNCED with the longer history", async () => {
+    // Prepare: every foreground job of this member asks an MFA question (MX: any aggregation may).
+    const request = await connect("challenge");
+    const { executionArn } = stack.workflow.startExecution(request, `realism-mfa-${randomUUID()}`);
+    const deps = { mx, members: stores.members, sfn: createSfnPort(new SFNClient({})) };
+
+    // Act: answer every prompt the run stores, until it ends.
+    let rounds = 0;
+    while (stack.workflow.stepFunctions.describeExecution({ executionArn }).status === "RUNNING") {
+      const member = await stores.members.getMember(request.userId, request.memberGuid);
+      if (member?.challengeTaskToken && member.challenges?.length) {
+        const answers = member.challenges.map((c) => ({ guid: c.guid, value: CORRECT_ANSWER }));
+        await answerChallenge(
+          deps,
+          { userId: request.userId, memberGuid: request.memberGuid, answers },
+          { challengeTimeoutSeconds: 600 },
+        );
+        rounds += 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const member = await stores.members.getMember(request.userId, request.memberGuid);
+
+    // Assess: one round for the aggregation, one for extended history.
+    expect(rounds).toBe(2);
+    expect(member?.sync).toMatchObject({ status: "SYNCED" });
+    expect(member?.products).toMatchObject({ extendedHistory: "AVAILABLE" });
+    const today = Date.now() + sandbox.clock.offsetMs();
+    expect(Date.parse(member?.historyFrom ?? "")).toBeLessThan(today - 300 * DAY);
   });
 
   it("where extended history is outside the client's MX contract (403), the sync ends SYNCED with standard history and says so", async () => {
