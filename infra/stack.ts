@@ -94,6 +94,7 @@ export class MxConnectStack extends Stack {
       routeFunctions: this.api.functions,
       ...(props.sweepSchedule ? { sweepSchedule: props.sweepSchedule } : {}),
     });
+    this.events.allowPublishing(this.refresh.consumer);
 
     new CfnOutput(this, "ApiUrl", { value: this.api.url });
     if (this.api.auth) {

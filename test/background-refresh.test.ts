@@ -115,7 +115,7 @@ const dataAsOf = async (api: ApiClient, guid: string) =>
   (await app.stack.stores.members.getMember(api.userId, guid))?.sync.dataAsOf;
 
 describe("a webhook from MX's background aggregation", () => {
-  it("stores the day's new rows and moves dataAsOf, without asking MX to aggregate", async () => {
+  it("stores the day's new rows, moves dataAsOf, records the run and tells the app, without asking MX to aggregate", async () => {
     // Prepare (MX sends nulls, e.g. user_id, and fields we do not know)
     const { api, guid, mxUserGuid } = await syncedMember();
     const before = await stored(api);
@@ -132,6 +132,19 @@ describe("a webhook from MX's background aggregation", () => {
     expect([...after.keys()].filter((g) => !before.has(g)).length).toBeGreaterThan(0);
     expect(await dataAsOf(api, guid)).toBe(status.successfully_aggregated_at);
     expect(routeCount(AGGREGATE)).toBe(aggregates);
+    const runs = await app.stack.stores.history.listRuns(api.userId, guid, { limit: 10 });
+    expect(runs.runs[0]).toMatchObject({
+      trigger: "webhook",
+      outcome: "SYNCED",
+      mxCalls: expect.any(Number),
+    });
+    const synced = app.stack.aws.events
+      .published()
+      .filter(
+        (e) =>
+          e.detailType === "member.synced" && (e.detail as { member_guid?: string }).member_guid === guid,
+      );
+    expect(synced.at(-1)?.detail).toMatchObject({ trigger: "webhook", changes_available: true });
   });
 });
 

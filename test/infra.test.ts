@@ -147,6 +147,7 @@ describe("Lambda functions", () => {
         ...mxSecret,
         ...sqsSend,
         ...sqsConsume,
+        "events:PutEvents",
       ],
       "functions/sweep.ts": [...logs, ...xray, ...tableRead, ...sqsSend],
     };

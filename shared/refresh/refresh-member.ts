@@ -2,15 +2,17 @@
 // `extend_history` (MX aggregates in the background itself; a refresh only reads what it found). One MX
 // status call decides; when MX has nothing newer than what we stored, that call is the whole cost.
 import { randomUUID } from "node:crypto";
-import { connectionPhase } from "../domain/connection";
+import { CONNECTION_REASONS, connectionPhase } from "../domain/connection";
 import type { BACKGROUND_SYNC_TRIGGERS } from "../domain/triggers";
 import type { MxApi } from "../mx/api";
 import { collectAll, sumOverPages } from "../mx/pages";
 import type { BankDataStore, MemberRecord, MemberStore } from "../storage/ports";
+import { type ReportDeps, reportSyncEnd } from "../sync/report-run";
 import { type Clock, systemClock, utcDay } from "../sync/time";
 import { BACKGROUND_REFRESH } from "./settings";
 
-export interface RefreshMemberDeps {
+/** `history` and `events` (ReportDeps): the run is recorded and the app told, as the workflow's Finish does. */
+export interface RefreshMemberDeps extends ReportDeps {
   mx: MxApi;
   members: MemberStore;
   bankData: BankDataStore;
@@ -33,6 +35,8 @@ export type RefreshMemberResult =
   | { outcome: "UNCHANGED"; connectionStatus: string | null }
   /** A run holds the member's lease: it reads the data. */
   | { outcome: "BUSY" }
+  /** MX says the user must act (e.g. EXPIRED, DENIED): recorded, the app told, the member leaves the sweep. */
+  | { outcome: "NEEDS_USER"; connectionStatus: string }
   | {
       outcome: "SYNCED";
       dataAsOf: string;
@@ -57,10 +61,17 @@ export async function refreshMember(
 
   const status = await deps.mx.readMemberStatus(member.mxUserGuid, member.memberGuid);
   const connectionStatus = status.connection_status ?? null;
-  // A status the app must act on (a webhook's CONNECTION_STATUS, or the sweep finding it) is recorded;
-  // an unchanged one costs no write.
+  // A changed status is recorded (a webhook's CONNECTION_STATUS, or the sweep finding it); an unchanged
+  // one costs no write.
   if (connectionStatus && connectionStatus !== member.connectionStatus) {
     await deps.members.recordConnectionStatus(member.userId, member.memberGuid, connectionStatus);
+  }
+  if (
+    connectionStatus &&
+    connectionPhase(status) === "NEEDS_USER" &&
+    (connectionStatus !== member.connectionStatus || member.sync.status !== "NEEDS_USER")
+  ) {
+    return needsUser(deps, member, request.trigger, connectionStatus, clock);
   }
   const aggregatedAt = status.successfully_aggregated_at;
   if (!aggregatedAt || !later(aggregatedAt, since)) return { outcome: "UNCHANGED", connectionStatus };
@@ -87,7 +98,7 @@ export async function refreshMember(
       await deps.members.releaseSyncLease(member.userId, member.memberGuid, run);
       return { outcome: "UNCHANGED", connectionStatus };
     }
-    return await readChanges(deps, current, run, aggregatedAt, currentSince ?? since, clock);
+    return await readChanges(deps, current, run, request.trigger, aggregatedAt, currentSince ?? since, clock);
   } catch (error) {
     // Free the member for the retry (or a user's sync) at once rather than when the lease runs out.
     await deps.members.releaseSyncLease(member.userId, member.memberGuid, run).catch(() => false);
@@ -99,6 +110,7 @@ async function readChanges(
   deps: RefreshMemberDeps,
   member: MemberRecord,
   run: string,
+  trigger: RefreshMemberRequest["trigger"],
   aggregatedAt: string,
   since: string,
   clock: Clock,
@@ -154,6 +166,19 @@ async function readChanges(
     lastSyncedAt: finished.toISOString(),
     dataAsOf: aggregatedAt,
   });
+  await reportSyncEnd(deps, {
+    userId,
+    memberGuid,
+    run: {
+      runId: run,
+      trigger,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      outcome: "SYNCED",
+      rows: { written: ownerCount + accountCount + transactions, removed: pendingRemoved },
+      mxCalls,
+    },
+  });
   return {
     outcome: "SYNCED",
     dataAsOf: aggregatedAt,
@@ -162,4 +187,58 @@ async function readChanges(
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
   };
+}
+
+/**
+ * MX found the member needs its user (a background aggregation ended EXPIRED, DENIED, …): the member says
+ * so like a run that ended NEEDS_USER (and leaves the sweep until a reconnect), the run is in its history
+ * and the app gets member.needs_user. Under the lease, so it never overwrites a running sync's record.
+ */
+async function needsUser(
+  deps: RefreshMemberDeps,
+  member: MemberRecord,
+  trigger: RefreshMemberRequest["trigger"],
+  connectionStatus: string,
+  clock: Clock,
+): Promise<RefreshMemberResult> {
+  const { userId, memberGuid } = member;
+  const run = `bg-${trigger}-${randomUUID()}`;
+  const now = clock();
+  if (
+    !(await deps.members.acquireSyncLease(
+      userId,
+      memberGuid,
+      run,
+      BACKGROUND_REFRESH.leaseSeconds * 1000,
+      now,
+    ))
+  ) {
+    return { outcome: "BUSY" };
+  }
+  const reason =
+    CONNECTION_REASONS[connectionStatus] ?? "The bank needs the user to act before connecting again.";
+  const recorded = await deps.members.finishSync(userId, memberGuid, run, {
+    status: "NEEDS_USER",
+    outcome: "NEEDS_USER",
+    reason,
+    finishedAt: now.toISOString(),
+  });
+  if (recorded) {
+    await reportSyncEnd(deps, {
+      userId,
+      memberGuid,
+      connectionStatus,
+      run: {
+        runId: run,
+        trigger,
+        startedAt: now.toISOString(),
+        finishedAt: now.toISOString(),
+        outcome: "NEEDS_USER",
+        reason,
+        rows: { written: 0, removed: 0 },
+        mxCalls: 1,
+      },
+    });
+  }
+  return { outcome: "NEEDS_USER", connectionStatus };
 }
