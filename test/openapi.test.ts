@@ -73,15 +73,15 @@ describe("a new member's body, as documented and as validated", () => {
   const redirect_url = "https://app.example.com/back";
 
   it.each([
-    ["credentials", { institution_code: "mxbank", credentials }, true],
-    ["credentials, is_oauth false", { institution_code: "mxbank", credentials, is_oauth: false }, true],
-    ["is_oauth with redirect_url", { institution_code: "mx_bank_oauth", is_oauth: true, redirect_url }, true],
-    ["is_oauth alone", { institution_code: "mx_bank_oauth", is_oauth: true }, true],
-    ["credentials and is_oauth", { institution_code: "mxbank", credentials, is_oauth: true }, false],
-    ["neither", { institution_code: "mxbank" }, false],
-    ["is_oauth false alone", { institution_code: "mxbank", is_oauth: false }, false],
-    ["redirect_url without is_oauth", { institution_code: "mxbank", credentials, redirect_url }, false],
-  ])("%s: accepted = %s by both", (_name, body, accepted) => {
+    ["credentials", true, { institution_code: "mxbank", credentials }],
+    ["credentials, is_oauth false", true, { institution_code: "mxbank", credentials, is_oauth: false }],
+    ["is_oauth with redirect_url", true, { institution_code: "mx_bank_oauth", is_oauth: true, redirect_url }],
+    ["is_oauth alone", true, { institution_code: "mx_bank_oauth", is_oauth: true }],
+    ["credentials and is_oauth", false, { institution_code: "mxbank", credentials, is_oauth: true }],
+    ["neither", false, { institution_code: "mxbank" }],
+    ["is_oauth false alone", false, { institution_code: "mxbank", is_oauth: false }],
+    ["redirect_url without is_oauth", false, { institution_code: "mxbank", credentials, redirect_url }],
+  ])("%s: accepted = %s by both", (_name, accepted, body) => {
     // Act
     const byValidator = createMemberBodySchema.safeParse(body).success;
     const byDocument = validate(body);
