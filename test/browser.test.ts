@@ -82,7 +82,14 @@ async function openBankWindow(): Promise<Page> {
   return bank;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))(
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(
+    `test/browser.test.ts skipped: ${CHROMIUM} not found (apt-get install chromium; CI installs it)`,
+  );
+}
+
+describe.skipIf(!hasChromium)(
   `example app in Chromium (skipped when ${CHROMIUM} is absent; .ci/run installs it)`,
   () => {
     beforeAll(async () => {
