@@ -39,6 +39,11 @@ export interface LocalSqs {
   messages(name: string): LocalQueueMessage[];
   /** How many messages were ever sent to the queue (SendMessage and each batch entry). */
   sentCount(name: string): number;
+  /**
+   * What SQS and Lambda would bill for the queue so far: API requests (send, and per delivered batch one
+   * receive and one delete), consumer invocations and their handler time in ms.
+   */
+  usage(name: string): { requests: number; invocations: number; handlerMs: number };
   /** Resolves when every consumed queue is empty and no handler is running (delayed messages included). */
   drain(timeoutMs?: number): Promise<void>;
   operations: Record<string, (body: unknown) => unknown>;
@@ -69,6 +74,7 @@ interface Queue {
   options: LocalQueueOptions;
   messages: LocalQueueMessage[];
   sent: number;
+  usage: { requests: number; invocations: number; handlerMs: number };
   consumer?: { handler: SqsHandler; batchSize: number; context: () => Context };
   inFlight: number;
 }
@@ -113,6 +119,9 @@ export function createLocalSqs(options: {
       message.visibleAt = now + visibilityMs;
     }
     queue.inFlight += 1;
+    queue.usage.invocations += 1;
+    queue.usage.requests += 2; // ReceiveMessage, then DeleteMessageBatch for what succeeded
+    const startedAt = performance.now();
     let failed: Set<string>;
     try {
       const result = await consumer.handler(
@@ -146,6 +155,7 @@ export function createLocalSqs(options: {
       failed = new Set(batch.map((message) => message.messageId));
     } finally {
       queue.inFlight -= 1;
+      queue.usage.handlerMs += performance.now() - startedAt;
     }
     for (const message of batch) {
       if (failed.has(message.messageId)) {
@@ -188,11 +198,14 @@ export function createLocalSqs(options: {
   const operations: Record<string, (body: unknown) => unknown> = {
     "AmazonSQS.SendMessage": (body) => {
       const request = parse(requests.SendMessage, body);
-      return enqueue(byUrl(request.QueueUrl), request.MessageBody, request.DelaySeconds);
+      const queue = byUrl(request.QueueUrl);
+      queue.usage.requests += 1;
+      return enqueue(queue, request.MessageBody, request.DelaySeconds);
     },
     "AmazonSQS.SendMessageBatch": (body) => {
       const request = parse(requests.SendMessageBatch, body);
       const queue = byUrl(request.QueueUrl);
+      queue.usage.requests += 1;
       return {
         Successful: request.Entries.map((entry) => ({
           Id: entry.Id,
@@ -207,7 +220,16 @@ export function createLocalSqs(options: {
     createQueue(name, queueOptions = {}) {
       const url = `${options.endpoint()}/${options.accountId}/${name}`;
       const arn = `arn:aws:sqs:${options.region}:${options.accountId}:${name}`;
-      queues.set(name, { name, arn, url, options: queueOptions, messages: [], sent: 0, inFlight: 0 });
+      queues.set(name, {
+        name,
+        arn,
+        url,
+        options: queueOptions,
+        messages: [],
+        sent: 0,
+        usage: { requests: 0, invocations: 0, handlerMs: 0 },
+        inFlight: 0,
+      });
       return url;
     },
     attachConsumer(name, consumer) {
@@ -218,6 +240,7 @@ export function createLocalSqs(options: {
     },
     messages: (name) => (queues.get(name)?.messages ?? []).map((message) => ({ ...message })),
     sentCount: (name) => queues.get(name)?.sent ?? 0,
+    usage: (name) => ({ ...(queues.get(name)?.usage ?? { requests: 0, invocations: 0, handlerMs: 0 }) }),
     async drain(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

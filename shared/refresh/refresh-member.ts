@@ -6,6 +6,7 @@ import { CONNECTION_REASONS, connectionPhase } from "../domain/connection";
 import type { BACKGROUND_SYNC_TRIGGERS } from "../domain/triggers";
 import type { MxApi } from "../mx/api";
 import { collectAll, sumOverPages } from "../mx/pages";
+import type { Transaction } from "../mx/schemas";
 import type { BankDataStore, MemberRecord, MemberStore } from "../storage/ports";
 import { type ReportDeps, reportSyncEnd } from "../sync/report-run";
 import { type Clock, systemClock, utcDay } from "../sync/time";
@@ -134,11 +135,17 @@ async function readChanges(
     : [];
   const ownerCount = owners.length > 0 ? await bankData.putAccountOwners(userId, memberGuid, owners) : 0;
 
-  // What MX created or changed since the stored data (new rows, pending rows that posted).
-  const fromUpdatedAt = utcDay(new Date(Date.parse(since)), -BACKGROUND_REFRESH.updatedOverlapDays);
+  // What MX created or changed since the stored data (new rows, pending rows that posted). MX filters by
+  // day only, so the pages repeat that day's rows: those MX has not changed since `since` are not written
+  // again (a write costs 5× a read, and feeds the changes log). Pending rows are always written: this
+  // run's stamp on them is what keeps them from being removed as vanished below.
+  const sinceMs = Date.parse(since);
+  const changed = (items: Transaction[]) =>
+    items.filter((t) => t.status === "PENDING" || !t.updated_at || !(Date.parse(t.updated_at) <= sinceMs));
+  const fromUpdatedAt = utcDay(new Date(sinceMs), -BACKGROUND_REFRESH.updatedOverlapDays);
   let transactions = await sumOverPages(
     counted((page) => mx.listTransactions(mxUserGuid, memberGuid, { fromUpdatedAt, page })),
-    (items) => bankData.putTransactions(userId, memberGuid, items, run),
+    (items) => bankData.putTransactions(userId, memberGuid, changed(items), run),
   );
   // The days that held pending rows, read again in full: a pending row MX dropped (or replaced under a new
   // guid) is one this read no longer sees, whatever its age.
@@ -149,7 +156,7 @@ async function readChanges(
       counted((page) =>
         mx.listTransactions(mxUserGuid, memberGuid, { fromDate: pending.from, toDate: pending.to, page }),
       ),
-      (items) => bankData.putTransactions(userId, memberGuid, items, run),
+      (items) => bankData.putTransactions(userId, memberGuid, changed(items), run),
     );
     pendingRemoved = await bankData.removeVanishedPending(userId, memberGuid, pending.from, pending.to, run);
   }
