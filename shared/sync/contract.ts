@@ -130,9 +130,3 @@ export type PageTaskInput = z.infer<typeof pageTaskInputSchema>;
 export type PageTaskOutput = z.infer<typeof pageTaskOutputSchema>;
 export type CountOutput = z.infer<typeof countOutputSchema>;
 export type FinishInput = z.infer<typeof finishInputSchema>;
-
-/** The scheduled refresh: one invocation walks pages of members until done or out of time. */
-export const refreshInputSchema = z.object({ cursor: z.string().min(1).optional() }).default({});
-export const refreshOutputSchema = z.object({ started: z.number().int(), cursor: z.string().optional() });
-export type RefreshInput = z.infer<typeof refreshInputSchema>;
-export type RefreshOutput = z.infer<typeof refreshOutputSchema>;

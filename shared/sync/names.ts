@@ -29,11 +29,6 @@ export const oauthRunName = (memberGuid: string, nonce: string) =>
 export const userRefreshRunName = (memberGuid: string, now: Date) =>
   executionName(memberGuid, `refresh-${Math.floor(now.getTime() / 10_000)}`);
 
-/** The scheduled refresh's run for a member on a UTC day: an overlapping schedule starts nothing twice. */
-export function refreshExecutionName(memberGuid: string, yyyymmdd: string): string {
-  return executionName(memberGuid, `refresh-${yyyymmdd}`);
-}
-
 /** The sync after a reconnect with new credentials: a retried request within the same 10 s starts one run. */
 export const reconnectRunName = (memberGuid: string, now: Date) =>
   executionName(memberGuid, `reconnect-${Math.floor(now.getTime() / 10_000)}`);

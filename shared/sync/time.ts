@@ -10,8 +10,3 @@ const DAY_MS = 86_400_000;
 export function utcDay(now: Date, days = 0): string {
   return new Date(now.getTime() + days * DAY_MS).toISOString().slice(0, 10);
 }
-
-/** YYYYMMDD of `now` in UTC: part of deterministic per-day execution names. */
-export function compactUtcDay(now: Date): string {
-  return utcDay(now).replaceAll("-", "");
-}
