@@ -231,6 +231,31 @@ describe("two sweeps at once (an overlapping schedule)", () => {
   });
 });
 
+describe("a member that keeps failing", () => {
+  it("is retried alone and lands in the dead-letter queue; the other member of its batch is read once", async () => {
+    // Prepare: two members; one is gone at MX (its status read answers 404 on every try).
+    const good = await syncedMember();
+    const bad = await syncedMember();
+    await app.stack.mx.deleteMember(bad.mxUserGuid, bad.guid);
+    sandbox().setKnobs({ webhooks: { dropRate: 1 } });
+    await sandbox().advanceTime(DAY_MS + 60_000);
+    await app.stack.refresh.drain();
+    const accountReads = routeCount(ACCOUNTS);
+
+    // Act: one sweep puts both on the queue
+    await app.stack.refresh.sweep();
+    await app.stack.refresh.drain();
+
+    // Assess
+    expect(routeCount(ACCOUNTS) - accountReads).toBe(1);
+    await expectUpToDate(good.api, good.mxUserGuid, good.guid);
+    const dead = app.stack.aws.sqs
+      .messages(app.stack.refresh.deadLetterQueueName)
+      .map((m) => JSON.parse(m.body) as { memberGuid?: string });
+    expect(dead.map((m) => m.memberGuid)).toEqual([bad.guid]);
+  });
+});
+
 describe("a member with nothing new", () => {
   it("costs one MX call and no write", async () => {
     // Prepare
