@@ -4,7 +4,7 @@
 import * as z from "zod";
 import { DEFAULT_JOB_START_GRACE_SECONDS } from "./domain/connection";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "./domain/sync";
-import { DEFAULT_CHANGE_RETENTION_DAYS } from "./storage/change-log";
+import { DEFAULT_CHANGE_RETENTION_DAYS } from "./feed/settings";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "SILENT", "CRITICAL"] as const;
 

@@ -21,8 +21,7 @@ import {
 import type { ChangeEntry, ChangeFilter, ChangeLog, SnapshotPosition, SnapshotRow } from "./ports";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table";
 
-/** How long entries are kept (DynamoDB TTL) when the configuration says nothing: a cursor lives this long. */
-export const DEFAULT_CHANGE_RETENTION_DAYS = 30;
+export { DEFAULT_CHANGE_RETENTION_DAYS } from "../feed/settings";
 
 /**
  * A hole in the sequence (a number handed out whose entry is not written yet) holds readers back until an

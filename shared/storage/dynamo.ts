@@ -1,24 +1,24 @@
 // The storage ports on one DynamoDB table (design: shared/storage/README.md). This entry point wires the
 // three stores to one client and table; each store lives in its own module, keys only in keys.ts.
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { SyncHistory } from "../history/ports";
 import { DynamoBankDataStore } from "./bank-data-store";
 import { type BatchWriteOptions, defaultSleep } from "./batch";
 import { DEFAULT_CHANGE_RETENTION_DAYS, DynamoChangeLog } from "./change-log";
 import type { StoreContext } from "./context";
-import type { SyncHistory } from "../history/ports";
 import { DynamoSyncHistory } from "./history-store";
 import { DynamoMemberStore } from "./member-store";
 import { DynamoOnceStore } from "./once-store";
 import type { BankDataStore, ChangeLog, MemberStore, OnceStore } from "./ports";
 
 export { BatchWriteError } from "./batch";
+export { DEFAULT_CHANGE_RETENTION_DAYS } from "./change-log";
 export {
   InvalidCursorError,
   InvalidQueryError,
   MemberNotFoundError,
   SyncLeaseLostError,
 } from "./errors";
-export { DEFAULT_CHANGE_RETENTION_DAYS } from "./change-log";
 export { DEFAULT_CHALLENGE_TTL_SECONDS } from "./member-store";
 
 export interface StoresOptions {
