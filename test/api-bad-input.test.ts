@@ -2,7 +2,7 @@
 // strings get a 4xx JSON error naming the problem — never a 500, never a stack trace, never a side effect.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID } from "../local/sandbox/index";
-import { MAX_BODY_BYTES } from "../shared/api/http";
+import { MAX_BODY_BYTES } from "../shared/api/limits";
 import { type ApiWorld, type CallOptions, newUser, startApiWorld } from "./api-fixture";
 import { INJECTIONS } from "./fixtures/hostile-input";
 

@@ -24,11 +24,9 @@ import {
 } from "../mx/errors";
 import { buildRoute, type LoadedDeps, type RouteAdapters, type RouteDeps } from "./deps";
 import { ApiError, ConflictError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors";
+import { MAX_BODY_BYTES } from "./limits";
 import { type NeedsOf, type RouteId, routeById } from "./routes";
 import { jwtContextSchema } from "./schemas";
-
-/** Largest accepted request body. Credentials and MFA answers fit many times over. */
-export const MAX_BODY_BYTES = 32 * 1024;
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 

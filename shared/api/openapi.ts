@@ -1,7 +1,7 @@
 // The Connect API's OpenAPI 3.1 description, generated from the route table (shared/api/routes.ts) and the
 // very zod schemas that validate requests (schemas.ts), so the description cannot drift from the code.
 import * as z from "zod";
-import { MAX_BODY_BYTES } from "./http";
+import { MAX_BODY_BYTES } from "./limits";
 import { apiRoutes } from "./routes";
 import * as s from "./schemas";
 
