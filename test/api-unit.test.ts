@@ -223,6 +223,23 @@ describe("OpenAPI description", () => {
     expect(JSON.stringify(doc)).toContain('"writeOnly":true');
   });
 
+  it("describes MX's webhook receiver as MX calls it: basic auth instead of the JWT, 204, JSON errors", () => {
+    // Act
+    const webhook = (
+      doc.paths["/v1/mx/webhooks"] as {
+        post: { security: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> };
+      }
+    ).post;
+    const schemes = (doc.components as { securitySchemes: Record<string, { scheme?: string }> })
+      .securitySchemes;
+
+    // Assess
+    expect(webhook.security).toEqual([{ mxWebhookBasic: [] }]);
+    expect(schemes.mxWebhookBasic?.scheme).toBe("basic");
+    expect(Object.keys(webhook.responses).sort()).toEqual(["204", "400", "401", "500"]);
+    expect(Object.keys(webhook.responses["401"]?.content ?? {})).toEqual(["application/json"]);
+  });
+
   it("describes every MFA prompt shape as MX sends it: options and image options with label and value", () => {
     // Act
     const schema: unknown = z.toJSONSchema(operations.GetChallenges?.response ?? z.never(), { io: "output" });

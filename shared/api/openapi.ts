@@ -4,6 +4,7 @@ import * as z from "zod";
 import { MAX_BODY_BYTES } from "./limits";
 import { apiRoutes } from "./routes";
 import * as s from "./schemas";
+import { mxWebhookSchema } from "./webhooks";
 
 interface Operation {
   summary: string;
@@ -19,6 +20,10 @@ interface Operation {
   errorText?: Record<number, string>;
   /** JSON Schema rules across body fields, restating the validator's (a test checks both agree). */
   bodyRules?: Record<string, unknown>;
+  /** Answers a browser: a redirect or a short HTML page, errors included (the OAuth callback). */
+  pages?: true;
+  /** A public route's own authentication (instead of the bearer JWT), as OpenAPI security requirements. */
+  security?: Record<string, string[]>[];
 }
 
 /** One entry per route id in shared/api/routes.ts (a test checks they match). */
@@ -203,6 +208,19 @@ export const operations: Record<string, Operation> = {
     query: s.oauthCallbackQuerySchema,
     status: 302,
     errors: [404, 409, 410],
+    pages: true,
+  },
+  MxWebhook: {
+    summary: "MX's webhooks (MX's HTTP basic auth; no token)",
+    description:
+      "For MX, not for apps: give MX this URL (output MxWebhookUrl) and the stack's webhook credentials. Data-updated " +
+      "and connection-status webhooks queue the member for a background refresh; the answer is 204 at once, " +
+      "anything else is ignored (204 too). The body is MX's JSON (MX adds fields and sends nulls).",
+    body: mxWebhookSchema,
+    status: 204,
+    errors: [401],
+    errorText: { 401: "The basic-auth credentials are missing or wrong." },
+    security: [{ mxWebhookBasic: [] }],
   },
 };
 
@@ -251,7 +269,7 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
     const op = operations[route.id];
     if (!op) throw new Error(`No OpenAPI operation for route ${route.id}`);
     const responses: Record<string, unknown> = {};
-    if (route.public) {
+    if (op.pages) {
       responses[String(op.status)] = {
         description: "Redirect to the app's allow-listed URL (or a 200 page).",
       };
@@ -267,9 +285,9 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
     const errorStatuses = new Set([400, ...(route.public ? [] : [401]), ...(op.errors ?? []), 500]);
     for (const status of [...errorStatuses].sort()) {
       const description = op.errorText?.[status] ?? ERROR_TEXT[status] ?? "Error";
-      responses[String(status)] = route.public
+      responses[String(status)] = op.pages
         ? { description, content: { "text/html": {} } }
-        : status === 401
+        : status === 401 && !route.public
           ? { description, ...errorContent("GatewayError") }
           : { description, ...errorContent() };
     }
@@ -279,7 +297,7 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
       ...(op.description ? { description: op.description } : {}),
       parameters: [...parameters("path", op.params), ...parameters("query", op.query)],
       responses,
-      ...(route.public ? { security: [] } : {}),
+      ...(route.public ? { security: op.security ?? [] } : {}),
     };
     if (op.body) {
       operation.requestBody = {
@@ -297,13 +315,20 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
       version: options.version ?? "0.1.0",
       description:
         "Connect end users' bank accounts through MX and read their data back. JSON, snake_case; errors are " +
-        '`{"error":{"code","message"}}`. Every route but the OAuth callback needs a bearer JWT whose `sub` is the user.',
+        '`{"error":{"code","message"}}`. Every route but the OAuth callback and MX\'s webhooks needs a bearer JWT whose `sub` is the user.',
     },
     servers: [...(options.serverUrl ? [{ url: options.serverUrl }] : []), DEPLOYED_SERVER],
     security: [{ bearerAuth: [] }],
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        mxWebhookBasic: {
+          type: "http",
+          scheme: "basic",
+          description: "MX's webhook credentials: the stack's secret (output MxWebhookCredentialsSecretArn).",
+        },
+      },
       schemas: {
         Error: jsonSchema(s.errorResponseSchema, "output"),
         GatewayError: {
