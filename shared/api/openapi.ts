@@ -202,7 +202,10 @@ export const operations: Record<string, Operation> = {
     summary: "MX's OAuth redirect (browser; no token)",
     description:
       "The state is signed, names the member, lives at most 10 minutes and works once. Redirects (302) to " +
-      "the member's allow-listed `redirect_url` with `status` and `member_guid`, or answers a short HTML page. " +
+      "the member's allow-listed `redirect_url` with `member_guid` and `status`: `received` (MX's redirect is only " +
+      "a hint: the member's sync status says whether it connected) or `error` with MX's `error_reason` (e.g. " +
+      "`CANCELLED`, `SESSION_EXPIRED`, `DENIED`; the member then needs the user, with a reason); or answers a " +
+      "short HTML page saying the same. " +
       "A forged (400), expired (410) or replayed (409) state gets an HTML page and changes nothing.",
     params: s.oauthCallbackParamsSchema,
     query: s.oauthCallbackQuerySchema,
