@@ -81,7 +81,7 @@ export class MxConnectStack extends Stack {
     this.events.allowPublishing(this.sync.functions.finish);
     this.events.allowRoutes(this.api.functions);
 
-    // Last: it alarms on every function and gives every alarm of the stack its topic.
+    // Alarms on every function and gives every alarm of the stack its topic (at synthesis: order-free).
     this.alarms = new Alarms(this, "Alarms", { finish: this.sync.functions.finish });
 
     // Webhooks and the sweep feed one queue; its consumer reads what MX aggregated (no `aggregate`).

@@ -42,13 +42,17 @@ describe("the app's event bus", () => {
     expect(template.toJSON().Outputs.EventBusName.Value).toEqual({ Ref: busId });
   });
 
-  it("only Finish and the delete route may publish, only to that bus, and only they know its name", () => {
+  it("only Finish, the background refresh and the delete route may publish, only to that bus, and only they know its name", () => {
     const [[busId] = []] = ofType("AWS::Events::EventBus");
     const publishers = functions()
       .filter(([, fn]) => statementsOf(fn).some((s) => actions(s).includes("events:PutEvents")))
       .map(([, fn]) => entryOf(fn))
       .sort();
-    expect(publishers).toEqual(["functions/api-delete-member.ts", "functions/sync-finish.ts"]);
+    expect(publishers).toEqual([
+      "functions/api-delete-member.ts",
+      "functions/refresh-consumer.ts",
+      "functions/sync-finish.ts",
+    ]);
     for (const [id, fn] of functions()) {
       const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env.EVENT_BUS_NAME !== undefined, id).toBe(publishers.includes(entryOf(fn)));

@@ -4,8 +4,8 @@
 //  - Errors and Throttles of every Lambda in the stack;
 //  - every other alarm of the stack (the webhook authentication failures, the refresh dead-letter queue)
 //    gets the topic as its action too, so no alarm is silent.
-// Created last in the stack, so it sees every function and alarm.
-import { Duration, Stack } from "aws-cdk-lib";
+// Wherever it is created in the stack, it sees every function and alarm (an aspect, at synthesis).
+import { Aspects, Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -13,7 +13,7 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
 import { MxFunction } from "./function";
 
 export const METRIC_NAMESPACE = "MxConnect";
@@ -43,16 +43,20 @@ export class Alarms extends Construct {
     this.action = new actions.SnsAction(this.topic);
 
     this.failedSyncs(props);
-    const stack = Stack.of(this);
-    for (const fn of stack.node.findAll().filter((c): c is MxFunction => c instanceof MxFunction)) {
-      this.functionAlarms(fn);
-    }
-    // Alarms other constructs made (webhook authentication failures, the dead-letter queue) notify too.
-    for (const alarm of stack.node
-      .findAll()
-      .filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm)) {
-      if (!alarm.node.path.startsWith(this.node.path)) alarm.addAlarmAction(this.action);
-    }
+    // At synthesis, when the whole stack exists (so the order constructs are added in cannot leave a
+    // function unwatched): every function gets its alarms, and every alarm another construct made (the
+    // webhook authentication failures, the dead-letter queue) notifies the topic too.
+    const watched = new Set<MxFunction>();
+    Aspects.of(Stack.of(this)).add({
+      visit: (node: IConstruct) => {
+        if (node instanceof MxFunction && !watched.has(node)) {
+          watched.add(node);
+          this.functionAlarms(node);
+        } else if (node instanceof cloudwatch.Alarm && !node.node.path.startsWith(`${this.node.path}/`)) {
+          node.addAlarmAction(this.action);
+        }
+      },
+    });
   }
 
   /** Messages waiting in a dead-letter queue: work that failed every retry. */
