@@ -149,7 +149,6 @@ describe("beginSync", () => {
     // Prepare
     const { request } = await connect("good-password");
     await aggregated(request);
-    const before = await stack.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
     // MX aggregates again only 3 hours after a successful aggregation.
     await stack.sandbox?.advanceTime(3 * 3_600_000 + 60_000);
     const refresh: SyncRequest = { ...request, mode: "refresh" };
@@ -162,9 +161,43 @@ describe("beginSync", () => {
     // Assess
     expect(result.window).toEqual({ from: "2026-02-24", to: "2026-03-15" });
     expect(result.windows).toEqual([result.window]);
-    // The job's end is judged against MX's own timestamp from before the request.
-    expect(result.baseline).toBe(before.successfully_aggregated_at);
     expect(status.is_being_aggregated).toBe(true);
+    // MX answered that the job is under way: its end is the next idle CONNECTED (no baseline to pass).
+    expect(result.baseline).toBeNull();
+  });
+});
+
+describe("a refresh MX declines (the 3-hour rule)", () => {
+  it("keeps polling within the start grace, then says DECLINED with MX's data time", async () => {
+    // Prepare: a member MX aggregated just now, so a refresh is answered 202 and runs nothing.
+    const { request } = await connect("good-password");
+    await aggregated(request);
+    const before = await stack.mx.readMemberStatus(request.mxUserGuid, request.memberGuid);
+    const refresh: SyncRequest = { ...request, mode: "refresh" };
+    const begun = await beginSync(
+      { mx: stack.mx, members: stores.members },
+      { request: refresh, syncRun: "refresh-1" },
+      BEGIN,
+    );
+    const input = { request: refresh, syncRun: "refresh-1", phaseStartedAt: begun.startedAt };
+    const at = (seconds: number) => () => new Date(begun.startedAt + seconds * 1000);
+
+    // Act
+    const early = await pollMember(
+      { mx: stack.mx, members: stores.members, clock: at(5) },
+      { ...input, baseline: begun.baseline },
+      { ...POLL, startGraceSeconds: 30 },
+    );
+    const late = await pollMember(
+      { mx: stack.mx, members: stores.members, clock: at(31) },
+      { ...input, baseline: begun.baseline },
+      { ...POLL, startGraceSeconds: 30 },
+    );
+
+    // Assess
+    expect(begun.baseline).toBe(before.successfully_aggregated_at);
+    expect(early).toMatchObject({ phase: "AGGREGATING", connectionStatus: "CONNECTED" });
+    expect(late).toMatchObject({ phase: "DECLINED", dataAsOf: before.successfully_aggregated_at });
   });
 });
 
