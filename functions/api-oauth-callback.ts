@@ -11,6 +11,6 @@ export const handler = apiHandler(
     const outcome = await handleOauthCallback(deps, params.state, query);
     return outcome.kind === "redirect"
       ? redirect(outcome.location)
-      : htmlPage(outcome.status, outcome.title, outcome.message);
+      : htmlPage(outcome.status, outcome.title, outcome.message, outcome.wayBack);
   },
 );

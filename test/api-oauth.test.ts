@@ -46,16 +46,32 @@ async function clickAtBank(windowUri: string, choice: "authorize" | "deny"): Pro
 }
 
 /** Calls our callback handler with MX's redirect, as API Gateway would deliver it. */
-function followToCallback(redirect: URL) {
+function followToCallback(redirect: URL, extraQuery: Record<string, string> = {}) {
   const prefix = `${API_BASE_URL}/v1/oauth/callback/`;
   expect(redirect.href.startsWith(prefix)).toBe(true);
   const state = decodeURIComponent(redirect.pathname.split("/").pop() ?? "");
   return world.call("OauthCallback", {
     sub: null,
     params: { state },
-    query: Object.fromEntries(redirect.searchParams),
+    query: { ...Object.fromEntries(redirect.searchParams), ...extraQuery },
   });
 }
+
+/** An HTML text as a browser shows it (the page escapes everything it prints). */
+const unescapeHtml = (text: string) =>
+  text
+    .replaceAll("&quot;", '"')
+    .replaceAll("&#39;", "'")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+
+/** The links a callback page offers, as a browser would read their href. */
+const linksOf = (html: string) =>
+  [...html.matchAll(/<a\s[^>]*href="([^"]*)"/g)].map((m) => unescapeHtml(m[1] ?? ""));
+
+/** An app URL the test network's allow-list admits (it lists APP_URL first: the deployment's app URL). */
+const OTHER_APP_URL = `${APP_URL}/elsewhere`;
 
 describe("connecting an OAuth member", () => {
   it("answers 202 with an oauth_window_uri whose redirect leads back to our callback; nothing starts yet", async () => {
@@ -104,8 +120,51 @@ describe("connecting an OAuth member", () => {
     expect(back.searchParams.get("error_reason")).toBe("DENIED");
     expect(world.started.some((s) => s.name.startsWith(member.guid))).toBe(false);
     expect(read.body.member.sync.status).toBe("NEEDS_USER");
-    expect(read.body.member.sync.reason).toMatch(/bank did not allow/);
+    // MX's DENIED on the OAuth redirect is the user declining at the bank, not bad credentials.
+    expect(read.body.member.sync.reason).toMatch(/user declined/i);
+    expect(read.body.member.sync.reason).not.toMatch(/credentials|bank did not allow/i);
   });
+
+  it("Deny without a redirect_url: the page says the user declined and links back to the deployment's app URL", async () => {
+    // Prepare
+    const sub = newUser();
+    const member = await createOauthMember(sub, null);
+    const redirect = await clickAtBank(member.oauth_window_uri, "deny");
+
+    // Act
+    const res = await followToCallback(redirect, { redirect_url: "https://evil.test/steal" });
+    const read = await world.call("GetMember", { sub, params: { member_guid: member.guid } });
+
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.text).toContain("Bank not connected");
+    expect(res.text).toMatch(/user declined/i);
+    expect(res.text).not.toMatch(/bank did not allow/i);
+    expect(linksOf(res.text)).toEqual([APP_URL]);
+    expect(res.text).not.toContain("evil.test");
+    expect(read.body.member.sync.reason).toMatch(/user declined/i);
+  });
+
+  it.each(["CANCELLED", "SESSION_EXPIRED", "IMPEDED", "PROVIDER_ERROR", "SERVER_ERROR", "SOMETHING_NEW"])(
+    "MX's error_reason %s without a redirect_url: a page with the reason and a link back to the app",
+    async (errorReason) => {
+      // Prepare: MX's own redirect for this window, with the outcome MX would send for this reason.
+      const sub = newUser();
+      const member = await createOauthMember(sub, null);
+      const redirect = await clickAtBank(member.oauth_window_uri, "deny");
+      redirect.searchParams.set("error_reason", errorReason);
+
+      // Act
+      const res = await followToCallback(redirect);
+      const read = await world.call("GetMember", { sub, params: { member_guid: member.guid } });
+
+      // Assess
+      expect(res.status).toBe(200);
+      expect(unescapeHtml(res.text)).toContain(read.body.member.sync.reason);
+      expect(read.body.member.sync.reason).not.toMatch(/declined/i);
+      expect(linksOf(res.text)).toEqual([APP_URL]);
+    },
+  );
 
   it("shows a page when the member has no redirect_url", async () => {
     const member = await createOauthMember(newUser(), null);
@@ -157,6 +216,22 @@ describe("the callback's defences: nothing changes on a bad state", () => {
     expect(await snapshot(sub, member.guid)).toEqual(before);
   });
 
+  it("a replayed state's page links back to the member's own redirect_url, never to one in the query", async () => {
+    // Prepare
+    const sub = newUser();
+    const member = await createOauthMember(sub, OTHER_APP_URL);
+    const redirect = await clickAtBank(member.oauth_window_uri, "deny");
+    expect((await followToCallback(redirect)).status).toBe(302);
+
+    // Act
+    const replay = await followToCallback(redirect, { redirect_url: "https://evil.test/steal" });
+
+    // Assess
+    expect(replay.status).toBe(409);
+    expect(linksOf(replay.text)).toEqual([OTHER_APP_URL]);
+    expect(replay.text).not.toContain("evil.test");
+  });
+
   it("a forged state (tampered payload, or signed with another key) gets 400, and the genuine one still works", async () => {
     // Prepare
     const sub = newUser();
@@ -187,6 +262,8 @@ describe("the callback's defences: nothing changes on a bad state", () => {
     for (const res of [...forged, mismatched]) {
       expect(res.status).toBe(400);
       expect(res.headers["content-type"]).toMatch(/^text\/html/);
+      // Nothing about a forged state can be trusted: only the deployment's own app URL is offered.
+      expect(linksOf(res.text)).toEqual([APP_URL]);
     }
     expect(await snapshot(sub, member.guid)).toEqual(before);
     expect((await followToCallback(redirect)).status).toBe(302);
@@ -213,6 +290,7 @@ describe("the callback's defences: nothing changes on a bad state", () => {
     // Assess
     expect(res.status).toBe(410);
     expect(res.text).toContain("expired");
+    expect(linksOf(res.text)).toEqual([APP_URL]);
     expect(await snapshot(sub, member.guid)).toEqual(before);
   });
 
@@ -225,6 +303,7 @@ describe("the callback's defences: nothing changes on a bad state", () => {
     const res = await followToCallback(redirect);
 
     expect(res.status).toBe(404);
+    expect(linksOf(res.text)).toEqual([APP_URL]);
     expect(world.started.some((s) => s.name.startsWith(member.guid))).toBe(false);
   });
 });

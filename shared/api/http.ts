@@ -57,12 +57,18 @@ const escapeHtml = (text: string) =>
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
   );
 
-/** A small self-contained page (no scripts, no styles: the CSP forbids both). */
-export function htmlPage(statusCode: number, title: string, message: string): HttpResult {
+/**
+ * A small self-contained page (no scripts, no styles: the CSP forbids both). `wayBack`: a link back to the
+ * app, a URL the caller vouches for (allow-listed), never one taken from the request.
+ */
+export function htmlPage(statusCode: number, title: string, message: string, wayBack?: string): HttpResult {
+  const link = wayBack
+    ? `<p><a href="${escapeHtml(wayBack)}" rel="noreferrer">Return to the app</a></p>`
+    : "";
   const body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escapeHtml(title)}</title></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${link}</body></html>
 `;
   return { statusCode, headers: { ...HTML_HEADERS }, body };
 }

@@ -1,6 +1,9 @@
 // The OAuth callback: MX sends the user's browser here after the bank. The state must be genuine, unexpired
 // and unused (checked in that order, before anything changes); then the redirect's outcome is recorded, the
-// sync starts, and the browser goes back to the app's allow-listed URL or gets a short page.
+// sync starts, and the browser goes back to the app's allow-listed URL or gets a short page. Every page
+// links back to the app: the member's allow-listed redirect_url when known, else the deployment's app URL
+// (never a URL from the query string: no open redirect).
+import { oauthErrorReason } from "../domain/connection";
 import type { MemberStore, OnceStore } from "../storage/ports";
 import { oauthRunName } from "../sync/names";
 import type { SfnPort } from "../sync/sfn";
@@ -25,26 +28,29 @@ export interface OauthCallbackQuery {
 }
 
 export type CallbackOutcome =
-  | { kind: "page"; status: number; title: string; message: string }
+  /** `wayBack`: an allow-listed app URL the page links to; absent when none is known. */
+  | { kind: "page"; status: number; title: string; message: string; wayBack?: string }
   | { kind: "redirect"; location: string };
 
-const refused = (status: number, message: string): CallbackOutcome => ({
+const refused = (status: number, message: string, wayBack: string | undefined): CallbackOutcome => ({
   kind: "page",
   status,
   title: "This link does not work",
   message,
+  ...(wayBack ? { wayBack } : {}),
 });
 
-/** Why the bank sent the user back without connecting, in words for the app to show (MX's error_reason). */
-const ERROR_REASONS: Record<string, string> = {
-  CANCELLED: "The user cancelled at the bank before connecting.",
-  SESSION_EXPIRED:
-    "The bank's sign-in page expired before the user finished. Start connecting again from the app.",
-  DENIED: "The bank did not allow the connection.",
-  IMPEDED: "The bank needs the user to take an action on its website before connecting.",
-  PROVIDER_ERROR: "The bank had a problem. Try again later.",
-  SERVER_ERROR: "The connection service had a problem. Try again later.",
-};
+/**
+ * The deployment's app URL, for a page that knows no member: the first REDIRECT_ALLOW_LIST entry that is
+ * itself a valid redirect target (the builder lists their app first; no new setting to keep in step).
+ */
+function appUrl(allowList: readonly string[]): string | undefined {
+  return allowList.find((entry) => isAllowedRedirect(entry, allowList));
+}
+
+/** The member's redirect_url while it is still allow-listed (the list may have changed since it was set). */
+const memberAppUrl = (redirectUrl: string | undefined, allowList: readonly string[]) =>
+  redirectUrl && isAllowedRedirect(redirectUrl, allowList) ? redirectUrl : undefined;
 
 /** How long a used nonce is remembered: past the state's own expiry, after which it is refused anyway. */
 const NONCE_MARGIN_SECONDS = 60;
@@ -57,23 +63,26 @@ export async function handleOauthCallback(
   query: OauthCallbackQuery,
 ): Promise<CallbackOutcome> {
   const now = deps.now();
+  const fallback = appUrl(deps.redirectAllowList);
   const verified = verifyOauthState(deps.keys.oauthState, token, now);
   if (!verified.ok) {
     return verified.reason === "expired"
-      ? refused(410, "This sign-in link has expired. Start connecting the bank again from the app.")
-      : refused(400, "This sign-in link is not valid.");
+      ? refused(410, "This sign-in link has expired. Start connecting the bank again from the app.", fallback)
+      : refused(400, "This sign-in link is not valid.", fallback);
   }
   const { state } = verified;
   if (query.member_guid !== undefined && query.member_guid !== state.memberGuid) {
-    return refused(400, "This sign-in link is not valid.");
+    return refused(400, "This sign-in link is not valid.", fallback);
   }
   const member = await deps.members.getMember(state.userId, state.memberGuid);
-  if (!member) return refused(404, "This bank connection no longer exists.");
+  if (!member) return refused(404, "This bank connection no longer exists.", fallback);
+  const memberApp = memberAppUrl(member.redirectUrl, deps.redirectAllowList);
+  const wayBack = memberApp ?? fallback;
 
   // Single use: the first callback with this state claims its nonce; any replay stops here, changing nothing.
   const ttlSeconds = Math.ceil((state.expiresAt - now.getTime()) / 1000) + NONCE_MARGIN_SECONDS;
   if (!(await deps.once.claim(`oauth-state:${state.nonce}`, ttlSeconds))) {
-    return refused(409, "This sign-in link was already used.");
+    return refused(409, "This sign-in link was already used.", wayBack);
   }
 
   const succeeded = query.status !== "error";
@@ -85,9 +94,7 @@ export async function handleOauthCallback(
       trigger: member.sync.lastSyncedAt === undefined ? "oauth" : "reconnect",
     });
   } else {
-    const reason =
-      (query.error_reason && ERROR_REASONS[query.error_reason]) ??
-      "The bank did not connect. Start connecting again from the app.";
+    const reason = oauthErrorReason(query.error_reason);
     // Recorded as a (short) run of its own, so it never overwrites a run that holds the member.
     if (
       await deps.members.acquireSyncLease(member.userId, member.memberGuid, runName, RECORD_LEASE_MS, now)
@@ -101,16 +108,16 @@ export async function handleOauthCallback(
     }
   }
 
-  if (member.redirectUrl && isAllowedRedirect(member.redirectUrl, deps.redirectAllowList)) {
+  if (memberApp) {
     // "received", not "success": MX's redirect is a hint; the member's sync status says whether it connected.
     const outcome: Record<string, string> = {
       status: succeeded ? "received" : "error",
       member_guid: member.memberGuid,
     };
     if (!succeeded && query.error_reason) outcome.error_reason = query.error_reason;
-    return { kind: "redirect", location: withOutcome(member.redirectUrl, outcome) };
+    return { kind: "redirect", location: withOutcome(memberApp, outcome) };
   }
-  return succeeded
+  const page: CallbackOutcome = succeeded
     ? {
         kind: "page",
         status: 200,
@@ -122,6 +129,7 @@ export async function handleOauthCallback(
         kind: "page",
         status: 200,
         title: "Bank not connected",
-        message: `${ERROR_REASONS[query.error_reason ?? ""] ?? "The bank did not connect."} You can close this window and return to the app.`,
+        message: `${oauthErrorReason(query.error_reason)} You can close this window and return to the app.`,
       };
+  return wayBack ? { ...page, wayBack } : page;
 }

@@ -85,6 +85,29 @@ export const CONNECTION_REASONS: Record<string, string> = {
 };
 
 /**
+ * Why MX's OAuth redirect came back without connecting (its `error_reason`), in words for the app. Its
+ * DENIED is the user declining at the bank's consent page, not CONNECTION_REASONS' DENIED (bad credentials).
+ */
+const OAUTH_ERROR_REASONS: Record<string, string> = {
+  CANCELLED: "The user cancelled at the bank before connecting.",
+  DENIED: "The user declined to share their accounts at the bank's consent page.",
+  SESSION_EXPIRED:
+    "The bank's sign-in page expired before the user finished. Start connecting again from the app.",
+  IMPEDED: "The bank needs the user to take an action on its website before connecting.",
+  PROVIDER_ERROR: "The bank had a problem. Try again later.",
+  SERVER_ERROR: "The connection service had a problem. Try again later.",
+};
+
+/** The member's reason after MX's OAuth redirect said `status=error` with `errorReason` (any, or none). */
+export function oauthErrorReason(errorReason: string | undefined): string {
+  return (
+    (errorReason !== undefined && Object.hasOwn(OAUTH_ERROR_REASONS, errorReason)
+      ? OAUTH_ERROR_REASONS[errorReason]
+      : undefined) ?? "The bank did not connect. Start connecting again from the app."
+  );
+}
+
+/**
  * The next poll's wait, in seconds: never under MX's 3 s floor, about a quarter of the time already
  * waited (so a short aggregation is seen within seconds and a long one costs few polls), jittered ±20 %,
  * capped. `random` is injectable so tests are deterministic.
