@@ -55,6 +55,8 @@ export type CreatedMember = z.infer<typeof createMemberResponseSchema>["member"]
 export type ChallengePrompt = z.infer<typeof challengesResponseSchema>["challenges"][number];
 export type TransactionsPage = z.infer<typeof transactionsResponseSchema>;
 export type TransactionChangesPage = z.infer<typeof transactionsSyncResponseSchema>;
+/** One run of a member's sync history (GET /v1/members/{guid}/syncs). */
+export type SyncRun = z.infer<typeof syncRunsResponseSchema>["syncs"][number];
 
 /** The statuses a sync ends in. */
 export const SYNC_ENDED: ReadonlySet<SyncStatus> = new Set<SyncStatus>([

@@ -2,16 +2,21 @@
 // back end (`startAll`: the MX sandbox, dynalite, the synthesized sync workflow and the API), takes a
 // development token for a demo user, then searches institutions, connects four members (credentials, MFA,
 // OAuth, refused credentials), follows each sync through GET /v1/members/{guid} and reads the stored data
-// back, checking it against each sync's counts. Any outcome other than the expected one exits non-zero, so
+// back, checking it against each sync's counts, and builds a copy from the changes feed. Then a day passes on
+// the sandbox's clock: MX's background aggregation, its webhooks and the queued background refresh; the demo
+// prints each synced member's new sync-history run, its events and the feed's changes from the saved cursor,
+// and checks the copy against the list routes again. Any outcome other than the expected one exits non-zero, so
 // the demo doubles as a smoke check. It never prints credentials, MFA answers, tokens or OAuth states.
 // With MX_BASE_URL, MX_CLIENT_ID and MX_API_KEY set, the stack talks to that MX (local/stack.ts): the demo
-// then prints the OAuth window for a person to open and polls at real-world speed.
+// then prints the OAuth window for a person to open, polls at real-world speed and skips the day (MX's clock
+// cannot be moved).
 import "./polyfills";
 
 import { randomUUID } from "node:crypto";
 import type { MemberView } from "../shared/api/schemas";
 import type { SyncStatus } from "../shared/domain/connection";
 import { DEFAULT_MAX_CHALLENGE_ROUNDS } from "../shared/domain/sync";
+import { appEventSchema } from "../shared/events/schemas";
 import {
   ApiCallError,
   type ChallengePrompt,
@@ -20,7 +25,9 @@ import {
   decideAtBank,
   OauthWalkError,
   promptWaiting,
+  type SyncRun,
   syncEnded,
+  type TransactionChangesPage,
   WaitError,
 } from "./client";
 import { LOCAL_EXAMPLE_APP_URL, type RunningAll, startAll } from "./start";
@@ -433,24 +440,38 @@ async function run(app: RunningAll, realMx: boolean): Promise<Scenario[]> {
   }
   step("Follow the transactions changes feed (GET /v1/transactions/sync) from an empty copy");
   const all = scenarios.map(([scenario]) => scenario);
+  let feed: FeedCopy | undefined;
   try {
-    await followChanges(demo, all);
+    feed = await followChanges(demo, all);
   } catch (error) {
     all[0]?.problems.push(`changes feed: ${explain(error)}`);
+  }
+  try {
+    await aDayPasses(app, demo, all, feed);
+  } catch (error) {
+    all[0]?.problems.push(`a day later: ${explain(error)}`);
   }
   return all;
 }
 
+type FeedRow = TransactionChangesPage["added"][number];
+/** A client app's copy of the user's transactions, by `account_guid#guid`, and where the feed left it. */
+interface FeedCopy {
+  rows: Map<string, FeedRow>;
+  cursor: string;
+}
+const feedKey = (row: { account_guid?: string | null; guid: string }) => `${row.account_guid}#${row.guid}`;
+
 /** A client app's copy built from the changes feed alone equals the transactions read back page by page. */
-async function followChanges(demo: Demo, scenarios: Scenario[]): Promise<void> {
-  const copy = new Map<string, unknown>();
+async function followChanges(demo: Demo, scenarios: Scenario[]): Promise<FeedCopy> {
+  const copy = new Map<string, FeedRow>();
   const totals = { pages: 0, added: 0, modified: 0, removed: 0 };
   let cursor: string | undefined;
   let hasMore = true;
   while (hasMore) {
     const page = await demo.api.transactionChanges({ count: 500, ...(cursor ? { cursor } : {}) });
-    for (const r of page.removed) copy.delete(`${r.account_guid}#${r.guid}`);
-    for (const t of [...page.added, ...page.modified]) copy.set(`${t.account_guid}#${t.guid}`, t);
+    for (const r of page.removed) copy.delete(feedKey(r));
+    for (const t of [...page.added, ...page.modified]) copy.set(feedKey(t), t);
     totals.pages++;
     totals.added += page.added.length;
     totals.modified += page.modified.length;
@@ -469,6 +490,179 @@ async function followChanges(demo: Demo, scenarios: Scenario[]): Promise<void> {
   );
   if (copy.size !== readBack)
     scenarios[0]?.problems.push(`the feed's copy holds ${copy.size}, not ${readBack}`);
+  return { rows: copy, cursor: again.next_cursor };
+}
+
+// ---- a day later -------------------------------------------------------------------------------------
+/** How long the demo waits for a late webhook (a retried delivery) before it says one is missing. */
+const WEBHOOK_GRACE_MS = 10_000;
+
+/** What a person reads for a duration in hours and minutes. */
+const showHours = (ms: number) =>
+  `${Math.floor(ms / 3_600_000)} h${ms % 3_600_000 ? ` ${Math.round((ms % 3_600_000) / 60_000)} min` : ""}`;
+
+/**
+ * A day passes at MX: its background aggregation of every connected member, its webhooks to this API, the
+ * queued background refresh. Then, per synced member, what the app sees: the new sync-history run, the
+ * events published and the changes feed from the saved cursor, applied to the copy step by step.
+ */
+async function aDayPasses(
+  app: RunningAll,
+  demo: Demo,
+  scenarios: Scenario[],
+  feed: FeedCopy | undefined,
+): Promise<void> {
+  const sandbox = app.stack.sandbox;
+  if (!sandbox || demo.realMx) {
+    step("A day passes: skipped, real MX's clock cannot be moved (MX aggregates about once a day by itself)");
+    return;
+  }
+  if (!feed) throw new DemoError("no saved cursor: the changes feed failed above");
+  const synced = scenarios.filter(
+    (s): s is Scenario & { member: MemberView } => s.member?.sync.status === "SYNCED",
+  );
+
+  // The foreground syncs' own webhooks are handled first (they find nothing new): what follows is the day's.
+  await app.stack.refresh.drain();
+  const lastRun = new Map<string, string | undefined>();
+  for (const s of synced)
+    lastRun.set(s.member.guid, (await demo.api.syncs(s.member.guid, { limit: 1 })).syncs[0]?.run_id);
+  const eventsBefore = app.stack.aws.events.published().length;
+
+  const { backgroundAggregationIntervalMs: day, minAggregationIntervalMs } = sandbox.knobs;
+  const advance = Math.max(day, minAggregationIntervalMs) + 60_000;
+  step(
+    `A day passes: MX's clock moves ${showHours(advance)} (past its ${showHours(minAggregationIntervalMs)} rule)`,
+    "MX aggregates each connected member in the background and POSTs member_data_updated to /v1/mx/webhooks;",
+    "each webhook queues a background refresh that reads only what changed",
+  );
+  const webhooksBefore = sandbox.webhooks().length;
+  await sandbox.advanceTime(advance);
+  await app.stack.refresh.drain();
+
+  // Each member's new runs (newest first), waiting a bounded while for a webhook MX sends again later.
+  const newRuns = async (guid: string): Promise<SyncRun[]> => {
+    const runs = (await demo.api.syncs(guid, { limit: 10 })).syncs;
+    const seen = runs.findIndex((run) => run.run_id === lastRun.get(guid));
+    return seen === -1 ? runs : runs.slice(0, seen);
+  };
+  const runsOf = new Map<string, SyncRun[]>();
+  const deadline = Date.now() + WEBHOOK_GRACE_MS;
+  for (;;) {
+    for (const s of synced) runsOf.set(s.member.guid, await newRuns(s.member.guid));
+    if ([...runsOf.values()].every((runs) => runs.length > 0) || Date.now() > deadline) break;
+    await sandbox.flushWebhooks();
+    await app.stack.refresh.drain();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const delivered = sandbox
+    .webhooks()
+    .slice(webhooksBefore)
+    .filter((w) => w.state === "delivered").length;
+  note(`${delivered} webhooks from MX's background aggregations answered; the refresh queue is empty`);
+
+  // The app's side: the feed from the saved cursor, applied to its copy (removed first, then the rest).
+  const before = new Map(feed.rows);
+  const changes: { added: FeedRow[]; modified: FeedRow[]; removed: TransactionChangesPage["removed"] } = {
+    added: [],
+    modified: [],
+    removed: [],
+  };
+  let cursor = feed.cursor;
+  for (let hasMore = true; hasMore; ) {
+    const page = await demo.api.transactionChanges({ count: 500, cursor });
+    for (const r of page.removed) feed.rows.delete(feedKey(r));
+    for (const t of [...page.added, ...page.modified]) feed.rows.set(feedKey(t), t);
+    changes.added.push(...page.added);
+    changes.modified.push(...page.modified);
+    changes.removed.push(...page.removed);
+    cursor = page.next_cursor;
+    hasMore = page.has_more;
+  }
+  feed.cursor = cursor;
+
+  const events = app.stack.aws.events
+    .published()
+    .slice(eventsBefore)
+    .map((e) => appEventSchema.safeParse({ source: e.source, "detail-type": e.detailType, detail: e.detail }))
+    .flatMap((parsed) => (parsed.success ? [parsed.data] : []));
+  for (const s of synced) {
+    const guid = s.member.guid;
+    note(`${s.label} (${guid})`);
+    const runs = runsOf.get(guid) ?? [];
+    for (const run of runs) {
+      note(
+        `  sync history: ${run.trigger} → ${run.outcome}, ${run.rows_written} rows written, ` +
+          `${run.rows_removed} removed, ${run.mx_calls ?? "?"} MX calls`,
+      );
+    }
+    if (!runs.some((run) => run.trigger === "webhook" && run.outcome === "SYNCED")) {
+      note("  sync history: no background refresh recorded");
+      s.problems.push("a day later: no background refresh was recorded through a webhook");
+    }
+    for (const event of events.filter((e) => e.detail.member_guid === guid)) {
+      const detail = event.detail;
+      note(
+        `  event: ${event["detail-type"]}` +
+          ("trigger" in detail
+            ? ` (trigger ${detail.trigger}, ${detail.counts.rows_written} written, ${detail.counts.rows_removed} removed)`
+            : ""),
+      );
+    }
+    const feedLine = describeChanges(before, changes, guid);
+    note(`  changes feed: ${feedLine.text}`);
+    if (feedLine.total === 0) s.problems.push("a day later: the changes feed reported nothing new");
+  }
+
+  // The copy built from the feed against what the list routes serve now, row by row.
+  const listed = new Set<string>();
+  for (const account of await demo.api.accounts()) {
+    for await (const page of demo.api.transactionPages(account.guid, { limit: TRANSACTIONS_PAGE })) {
+      for (const t of page.transactions) listed.add(feedKey(t));
+    }
+  }
+  const missing = [...listed].filter((key) => !feed.rows.has(key)).length;
+  const extra = [...feed.rows.keys()].filter((key) => !listed.has(key)).length;
+  const same = missing === 0 && extra === 0;
+  note(
+    `the app's copy: ${feed.rows.size} transactions ${same ? "=" : "≠"} the ${listed.size} the list routes serve` +
+      (same ? "" : ` (${missing} missing, ${extra} extra)`),
+  );
+  if (!same) scenarios[0]?.problems.push(`a day later: the feed's copy differs from the list routes`);
+}
+
+/**
+ * The feed's changes of one member, as the app's copy sees them: a row it did not hold is new, unless it
+ * is the posted twin of a pending row removed in the same pull (MX posts a pending row under a new guid);
+ * a row it held is rewritten (changed or not: the refresh rewrites its window).
+ */
+function describeChanges(
+  before: Map<string, FeedRow>,
+  changes: { added: FeedRow[]; modified: FeedRow[]; removed: TransactionChangesPage["removed"] },
+  memberGuid: string,
+): { text: string; total: number } {
+  const upserts = [...changes.added, ...changes.modified].filter((t) => t.member_guid === memberGuid);
+  const removed = changes.removed.filter((r) => r.member_guid === memberGuid);
+  const fresh = upserts.filter((t) => !before.has(feedKey(t)));
+  const rewritten = upserts.filter((t) => before.has(feedKey(t)));
+  const changed = rewritten.filter((t) => JSON.stringify(t) !== JSON.stringify(before.get(feedKey(t))));
+  const twin = (t: FeedRow) => `${t.account_guid}|${t.amount}|${t.description}`;
+  const pendingGone = removed.flatMap((r) => {
+    const row = before.get(feedKey(r));
+    return row?.status === "PENDING" ? [twin(row)] : [];
+  });
+  let posted = 0;
+  for (const t of fresh) {
+    const at = t.status === "POSTED" ? pendingGone.indexOf(twin(t)) : -1;
+    if (at === -1) continue;
+    pendingGone.splice(at, 1);
+    posted += 1;
+  }
+  const total = upserts.length + removed.length;
+  const text =
+    `+${fresh.length - posted} new, ${posted} posted (pending replaced), ${removed.length - posted} removed; ` +
+    `${rewritten.length} rewritten (${changed.length} changed)`;
+  return { text, total };
 }
 
 async function main(): Promise<number> {

@@ -92,6 +92,33 @@ describe("npm run demo", () => {
     expect(demo.stdout).toContain("= the sync record's counts");
   });
 
+  it("lets a day pass: each synced member refreshed through MX's webhook, the feed's changes in the app's copy", () => {
+    const day = demo.stdout.slice(demo.stdout.indexOf("A day passes"));
+    /** The lines printed under a member in the day's step. */
+    const linesOf = (label: string) =>
+      new RegExp(`\\n {4}${label} \\(MBR-[\\w-]+\\)\\n((?: {6}.+\\n)+)`).exec(day)?.[1] ?? "";
+
+    expect(day, demo.stdout).toMatch(/^A day passes: MX's clock moves 2\d h/);
+    for (const label of ["credentials", "MFA", "OAuth"]) {
+      const lines = linesOf(label);
+      const run = /sync history: webhook → SYNCED, (\d+) rows written, (\d+) removed, (\d+) MX calls/.exec(
+        lines,
+      );
+      expect(run, `${label}:\n${day}`).not.toBeNull();
+      expect(Number(run?.[1])).toBeGreaterThan(0);
+      expect(Number(run?.[3])).toBeGreaterThan(0);
+      expect(lines).toMatch(/event: member\.synced \(trigger webhook, \d+ written/);
+      // The day's new rows, and the pending rows MX posted under new guids.
+      const feed = /changes feed: \+(\d+) new, (\d+) posted \(pending replaced\), (\d+) removed/.exec(lines);
+      expect(feed, `${label}:\n${day}`).not.toBeNull();
+      expect(Number(feed?.[1])).toBeGreaterThan(0);
+      expect(Number(feed?.[2])).toBeGreaterThan(0);
+    }
+    // The refused member is not connected: MX does not aggregate it.
+    expect(linesOf("refused")).toBe("");
+    expect(day).toMatch(/the app's copy: (\d+) transactions = the \1 the list routes serve/);
+  });
+
   it("prints no credential, MFA answer, key, token or OAuth state", () => {
     const printed = `${demo.stdout}\n${demo.stderr}`;
 
