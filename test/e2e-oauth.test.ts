@@ -96,12 +96,34 @@ describe("OAuth: Deny", () => {
     expect(callback.status).toBe(302);
     const back = new URL(callback.headers.get("location") ?? "");
     expect(`${back.origin}${back.pathname}`).toBe(APP_URL);
+    // MX's own code passes through for the app; the member's reason says who said no: the user.
+    expect(back.searchParams.get("error_reason")).toBe("DENIED");
     const seen = await waitForSync(api, member.guid);
     expect(seen.sync.status).toBe("NEEDS_USER");
-    expect(seen.sync.reason).toEqual(expect.any(String));
+    expect(seen.sync.reason).toMatch(/user declined/i);
+    expect(seen.sync.reason).not.toMatch(/credentials/i);
     expect(seen.sync.counts).toBeNull();
   });
+
+  it("without a redirect_url, the page says the user declined and links back to the app", async () => {
+    // Prepare
+    const api = await clientFor(app);
+    const member = await createOauthMember(api, null);
+    const redirect = await clickAtBank(member.oauth_window_uri, "deny");
+
+    // Act
+    const callback = await browserGet(redirect.href);
+
+    // Assess
+    expect(callback.status).toBe(200);
+    expect(callback.text).toMatch(/user declined/i);
+    expect(linksOf(callback.text)).toEqual([APP_URL]);
+    expect((await waitForSync(api, member.guid)).sync.reason).toMatch(/user declined/i);
+  });
 });
+
+/** The links a callback page offers (hrefs as escaped in the page: these URLs have nothing to escape). */
+const linksOf = (html: string) => [...html.matchAll(/<a\s[^>]*href="([^"]*)"/g)].map((m) => m[1]);
 
 describe("the callback's defences", () => {
   it("a replayed callback gets a 4xx page and changes nothing", async () => {
@@ -116,6 +138,7 @@ describe("the callback's defences", () => {
     expect(replay.status).toBeGreaterThanOrEqual(400);
     expect(replay.status).toBeLessThan(500);
     expect(replay.headers.get("location")).toBeNull();
+    expect(linksOf(replay.text)).toEqual([APP_URL]);
     const after = (await api.get(`/v1/members/${member.guid}`)).body.member;
     expect(after.sync).toEqual(synced.sync);
   });
@@ -139,6 +162,9 @@ describe("the callback's defences", () => {
       expect(res.status, forged).toBeGreaterThanOrEqual(400);
       expect(res.status, forged).toBeLessThan(500);
       expect(res.headers.get("location")).toBeNull();
+      // A forged state names no member worth trusting: the way back is the deployment's app URL, never
+      // anything the request carries.
+      if (forged !== "not-a-state") expect(linksOf(res.text), forged).toEqual([APP_URL]);
     }
     expect((await api.get(`/v1/members/${member.guid}`)).body.member.sync.status).toBe("PENDING");
 
@@ -171,6 +197,7 @@ describe("the callback's defences", () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(res.headers.get("location")).toBeNull();
+    expect(linksOf(res.text)).toEqual([APP_URL]);
     expect((await api.get(`/v1/members/${member.guid}`)).body.member.sync.status).toBe("PENDING");
   });
 

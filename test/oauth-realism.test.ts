@@ -72,7 +72,8 @@ describe("OAuth: the redirect is a hint, the member's status decides", () => {
       });
       expect(page.status).toBe(200);
       expect(page.text).toContain("received");
-      expect(page.text).not.toMatch(/connected/i);
+      // The words the user reads (not the way-back link's URL) never claim it connected.
+      expect(page.text.replace(/<[^>]*>/g, " ")).not.toMatch(/connected/i);
       expect(done.sync.status).toBe("FAILED");
       expect(done.connection_status).toBe("FAILED");
       expect(done.sync.reason).toEqual(expect.any(String));
@@ -129,5 +130,21 @@ describe("OAuth: each error reason gets a clear answer", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(page.text).toContain("Bank not connected");
     expect(page.text).toMatch(/expired before the user finished\. Start connecting again/);
+    expect([...page.text.matchAll(/<a\s[^>]*href="([^"]*)"/g)].map((m) => m[1])).toEqual([APP_URL]);
+  });
+
+  it("CANCELLED without a redirect_url: the page says the user cancelled and links back to the app", async () => {
+    // Prepare
+    const api = await clientFor(app);
+    const member = await createOauthMember(api, null);
+    const redirect = await clickAtBank(member.oauth_window_uri, "cancel");
+
+    // Act
+    const page = await browserGet(redirect.href);
+
+    // Assess
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/cancelled at the bank/);
+    expect([...page.text.matchAll(/<a\s[^>]*href="([^"]*)"/g)].map((m) => m[1])).toEqual([APP_URL]);
   });
 });
