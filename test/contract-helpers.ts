@@ -15,7 +15,7 @@ type JsonObject = { [key: string]: Json };
 
 export interface OpenApiSpec {
   paths: Record<string, Record<string, JsonObject>>;
-  components: { schemas: Record<string, JsonObject> };
+  components: { schemas: Record<string, JsonObject>; parameters?: Record<string, JsonObject> };
 }
 
 /** Where the spec is read from: env MX_OPENAPI_SPEC, else `<repo>/../shared/mx/openapi-v20111101.yml`. */
@@ -162,7 +162,93 @@ export function createContractValidator(spec: OpenApiSpec) {
     return best?.template;
   }
 
-  return { validateResponse, templateFor, operation };
+  /** The operation's parameters (following `#/components/parameters/…` refs), by where they go. */
+  function parametersOf(op: JsonObject, where: "query" | "path"): Map<string, JsonObject> {
+    const found = new Map<string, JsonObject>();
+    for (const raw of (op.parameters as JsonObject[] | undefined) ?? []) {
+      const ref = typeof raw.$ref === "string" ? raw.$ref.split("/").pop() : undefined;
+      const parameter = ref ? spec.components.parameters?.[ref] : raw;
+      if (parameter?.in === where && typeof parameter.name === "string") found.set(parameter.name, parameter);
+    }
+    return found;
+  }
+
+  /**
+   * Checks one request as sent (concrete URL with its query string, parsed JSON body): the operation
+   * exists, every query parameter is one the operation declares and fits its schema, and the body fits
+   * the documented request body with no property the spec does not describe.
+   */
+  function validateRequest(method: string, url: string, body: unknown): ResponseCheck {
+    const parsed = new URL(url, "http://mx.invalid");
+    const pathTemplate = templateFor(method, parsed.pathname);
+    const op = pathTemplate ? operation(method, pathTemplate) : undefined;
+    if (!pathTemplate || !op) {
+      return {
+        valid: false,
+        errors: [`${method} ${parsed.pathname} is not in the spec`],
+        unknownProperties: [],
+      };
+    }
+    const operationId = typeof op.operationId === "string" ? op.operationId : undefined;
+    const errors: string[] = [];
+    const declared = parametersOf(op, "query");
+    for (const [name, value] of parsed.searchParams) {
+      const parameter = declared.get(name);
+      if (!parameter) {
+        errors.push(`query parameter ${name} is not declared for ${operationId}`);
+        continue;
+      }
+      const schema = (parameter.schema as JsonObject | undefined) ?? {};
+      const typed: unknown =
+        schema.type === "integer" || schema.type === "number"
+          ? Number(value)
+          : schema.type === "boolean"
+            ? value === "true"
+              ? true
+              : value === "false"
+                ? false
+                : value
+            : value;
+      const key = `query ${operationId} ${name}`;
+      let validate = compiled.get(key);
+      if (!validate) {
+        validate = ajv.compile(absolutizeRefs(schema) as object);
+        compiled.set(key, validate);
+      }
+      if (!validate(typed)) errors.push(`query parameter ${name}=${value} does not fit its schema`);
+    }
+    const requestBody = op.requestBody as JsonObject | undefined;
+    const content = requestBody?.content as Record<string, JsonObject> | undefined;
+    const schema = content ? Object.values(content)[0]?.schema : undefined;
+    const extras: string[] = [];
+    if (body !== undefined) {
+      if (!schema || typeof schema !== "object" || Array.isArray(schema)) {
+        errors.push(`${operationId} documents no request body`);
+      } else {
+        const key = `request ${method.toUpperCase()} ${pathTemplate}`;
+        let validate = compiled.get(key);
+        if (!validate) {
+          validate = ajv.compile(absolutizeRefs(schema) as object);
+          compiled.set(key, validate);
+        }
+        if (!validate(body)) {
+          for (const e of validate.errors ?? [])
+            errors.push(`${e.instancePath || "/"} ${e.message ?? ""}`.trim());
+        }
+        unknownProperties(schema, body, "", extras);
+      }
+    } else if (requestBody?.required === true) {
+      errors.push(`${operationId} requires a request body`);
+    }
+    return {
+      valid: errors.length === 0,
+      errors,
+      unknownProperties: extras,
+      ...(operationId ? { operationId } : {}),
+    };
+  }
+
+  return { validateResponse, validateRequest, templateFor, operation };
 }
 export type ContractValidator = ReturnType<typeof createContractValidator>;
 
