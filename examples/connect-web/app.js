@@ -204,7 +204,12 @@ function oauthEnded(outcome) {
   $("oauth-waiting").hidden = true;
   // "received" is only a hint that the user came back: the member's sync status says whether it connected.
   if (outcome.status === "error") {
-    showError(new Error(`The bank did not connect (${outcome.error_reason ?? "error"}).`));
+    // MX's DENIED on the OAuth redirect is the user saying no at the bank's consent page, not the bank.
+    const said =
+      outcome.error_reason === "DENIED"
+        ? "You declined to share your accounts at the bank"
+        : "The bank did not connect";
+    showError(new Error(`${said} (${outcome.error_reason ?? "error"}).`));
   }
 }
 

@@ -205,8 +205,10 @@ export const operations: Record<string, Operation> = {
       "the member's allow-listed `redirect_url` with `member_guid` and `status`: `received` (MX's redirect is only " +
       "a hint: the member's sync status says whether it connected) or `error` with MX's `error_reason` (e.g. " +
       "`CANCELLED`, `SESSION_EXPIRED`, `DENIED`; the member then needs the user, with a reason); or answers a " +
-      "short HTML page saying the same. " +
-      "A forged (400), expired (410) or replayed (409) state gets an HTML page and changes nothing.",
+      "short HTML page saying the same. MX's `DENIED` here means the user declined at the bank; the member's reason " +
+      "says so. A forged (400), expired (410) or replayed (409) state, or a deleted member (404), gets an HTML " +
+      "page and changes nothing. Every page links back to the app: the member's allow-listed `redirect_url`, else " +
+      "the first `REDIRECT_ALLOW_LIST` entry (none if the list is empty), never a URL from the query.",
     params: s.oauthCallbackParamsSchema,
     query: s.oauthCallbackQuerySchema,
     status: 302,
