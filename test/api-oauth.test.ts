@@ -142,6 +142,9 @@ describe("connecting an OAuth member", () => {
     expect(res.text).not.toMatch(/bank did not allow/i);
     expect(linksOf(res.text)).toEqual([APP_URL]);
     expect(res.text).not.toContain("evil.test");
+    // A plain link: the page still runs no script and loads no style, and the CSP still forbids both.
+    expect(res.text).not.toMatch(/<script|<style|\sstyle=|\son\w+=/i);
+    expect(res.headers["content-security-policy"]).toContain("default-src 'none'");
     expect(read.body.member.sync.reason).toMatch(/user declined/i);
   });
 
@@ -230,6 +233,27 @@ describe("the callback's defences: nothing changes on a bad state", () => {
     expect(replay.status).toBe(409);
     expect(linksOf(replay.text)).toEqual([OTHER_APP_URL]);
     expect(replay.text).not.toContain("evil.test");
+  });
+
+  it("the way back is escaped: a redirect_url with quotes and markup stays one plain link", async () => {
+    // Prepare
+    const sub = newUser();
+    const tricky = `${APP_URL}?next="><b>x</b>&y='z'`;
+    const member = await createOauthMember(sub, tricky);
+    const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
+    expect((await followToCallback(redirect)).status).toBe(302);
+
+    // Act
+    const replay = await followToCallback(redirect);
+
+    // Assess
+    expect(replay.status).toBe(409);
+    expect(replay.text).not.toContain("<b>");
+    expect(replay.text.match(/<a\s[^>]*>/g)).toEqual([
+      expect.stringMatching(/^<a href="[^"<>]*" rel="noreferrer">$/),
+    ]);
+    const [link] = linksOf(replay.text);
+    expect(link?.startsWith(`${APP_URL}?next=`)).toBe(true);
   });
 
   it("a forged state (tampered payload, or signed with another key) gets 400, and the genuine one still works", async () => {
