@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --only storage,sync,polling,feed]`: every figure beside a baseline measured in
+// `npm run bench [-- --json] [-- --only storage,sync,refresh,polling,feed]`: every figure beside a baseline measured in
 // the same run, on this machine, offline (loopback only). See local/bench/README.md.
 import "./polyfills";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import * as z from "zod";
 import { benchFeed } from "./bench/feed";
 import { benchPolling } from "./bench/polling";
+import { benchRefresh } from "./bench/refresh";
 import { benchStorageTable } from "./bench/storage";
 import { benchSync } from "./bench/sync";
 import { type BenchTable, formatTable } from "./bench/table";
@@ -19,6 +20,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const BENCHMARKS = {
   storage: async () => [await benchStorageTable()],
   sync: () => benchSync(),
+  refresh: () => benchRefresh(),
   polling: async () => [benchPolling()],
   feed: async () => [await benchFeed()],
 } satisfies Record<string, () => Promise<BenchTable[]>>;

@@ -1,177 +1,331 @@
-// The AWS cost of one background refresh, counted on the embedded stack over real HTTP (`startAll`): the
-// sandbox aggregates in the background and POSTs its webhook; the webhook Lambda enqueues; the consumer
-// reads. Counted: API Gateway requests, Lambda invocations and handler time (at the configured memory, plus
-// MX's latency per call, which the Lambda waits for), SQS requests (local SQS), DynamoDB read/write units
-// (a proxy in front of dynalite asks each call for ConsumedCapacity; index writes added per row written).
-// `npx tsx local/bench/refresh-cost.ts [--mx-latency-ms 250]` prints a Markdown table.
-import { createServer, request as httpRequest } from "node:http";
+// What one background refresh costs in AWS, beside the first sync of the same member, counted on the
+// embedded stack over real HTTP (`startAll`): the sandbox aggregates in the background and POSTs its
+// webhooks to the local API; the webhook Lambda enqueues; the consumer reads. Counted per case: MX calls
+// (the sandbox's), transaction rows written, API Gateway requests, Lambda invocations and handler time
+// (measured, plus an assumed MX latency per call, which the Lambda waits for), Step Functions transitions
+// (states entered), SQS requests (local SQS), DynamoDB read/write units (a proxy in front of dynalite asks
+// each call for ConsumedCapacity and adds the index writes dynalite does not count), priced from prices.ts.
+//
+//   npx tsx local/bench/refresh-cost.ts [--mx-latency-ms 250]    # a Markdown table
+//
+// Forked with an IPC channel (by local/bench/refresh.ts) it sends its figures to the parent instead.
+import "../polyfills";
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import * as z from "zod";
+import { PENDING_OF, TRANSACTION_DATE_KEY } from "../../shared/storage/table";
 import { createConnectClient } from "../client";
 import { TEST_USERNAME } from "../sandbox/index";
 import { startAll } from "../start";
 import { LAMBDA_MEMORY_MB, PRICES } from "./prices";
 
 const DAY_MS = 86_400_000;
-const mxLatencyMs = Number(process.argv[process.argv.indexOf("--mx-latency-ms") + 1]) || 250;
+/** A member of 3 accounts with 3 new transactions a day each (the sandbox adds transactionsPerAccount / 365). */
+const TRANSACTIONS_PER_ACCOUNT = 3 * 365;
 
-/** DynamoDB units through the proxy: what dynalite reports, plus the index writes it does not count. */
-const dynamo = { read: 0, write: 0, calls: 0 };
-let target = "";
-const proxy = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on("data", (c: Buffer) => chunks.push(c));
-  req.on("end", () => {
-    const operation = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
-    let body = Buffer.concat(chunks).toString("utf8");
-    const parsed = body ? (JSON.parse(body) as Record<string, unknown>) : {};
-    if (operation !== "DescribeTable" && operation !== "CreateTable") {
-      parsed.ReturnConsumedCapacity = "TOTAL";
-      body = JSON.stringify(parsed);
-      dynamo.calls += 1;
-      dynamo.write += indexWrites(operation, parsed);
-    }
-    const url = new URL(target);
-    const forward = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, "content-length": Buffer.byteLength(body) },
-      },
-      (answer) => {
-        const out: Buffer[] = [];
-        answer.on("data", (c: Buffer) => out.push(c));
-        answer.on("end", () => {
-          const text = Buffer.concat(out).toString("utf8");
-          try {
-            const json = JSON.parse(text) as { ConsumedCapacity?: unknown };
-            const consumed = [json.ConsumedCapacity ?? []].flat() as { CapacityUnits?: number }[];
-            const units = consumed.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-            if (/^(Get|BatchGet|Query|Scan)/.test(operation)) dynamo.read += units;
-            else dynamo.write += units;
-          } catch {}
-          res.writeHead(answer.statusCode ?? 500, answer.headers);
-          res.end(text);
-        });
-      },
-    );
-    forward.end(body);
-  });
-});
-
-/** Each transaction row also writes the date LSI, and a pending one the pending GSI (1 KB units). */
-function indexWrites(operation: string, body: Record<string, unknown>): number {
-  if (operation !== "BatchWriteItem") return 0;
-  const tables = Object.values(
-    (body.RequestItems ?? {}) as Record<string, { PutRequest?: { Item?: Record<string, unknown> } }[]>,
-  );
-  let units = 0;
-  for (const request of tables.flat()) {
-    const item = request.PutRequest?.Item;
-    if (!item) continue;
-    const kb = Math.ceil(JSON.stringify(item).length / 1024);
-    if ("dateKey" in item) units += kb;
-    if ("pendingOf" in item) units += kb;
-  }
-  return units;
+export interface CaseCost {
+  mxCalls: number;
+  /** Transaction rows put (BatchWriteItem PutRequests of transaction items). */
+  rowsWritten: number;
+  apiRequests: number;
+  lambdaInvocations: number;
+  /** Measured handler time plus mxCalls × the assumed MX latency. */
+  billedLambdaMs: number;
+  stateTransitions: number;
+  sqsRequests: number;
+  readUnits: number;
+  writeUnits: number;
+  costUsd: number;
 }
 
-async function main() {
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+export interface RefreshCostResult {
+  mxLatencyMs: number;
+  lambdaMemoryMb: number;
+  transactionsPerAccount: number;
+  firstSync: CaseCost;
+  /** The day after: MX's background aggregation, its webhook, the consumer's read. */
+  dayOfNewData: CaseCost;
+  /** The sweep's check of the same member when MX has nothing new. */
+  nothingNew: CaseCost;
+}
+
+type Counted = Omit<CaseCost, "costUsd" | "billedLambdaMs"> & { handlerMs: number };
+
+export function costOf(counted: Counted, mxLatencyMs: number): CaseCost {
+  const billedLambdaMs = Math.ceil(counted.handlerMs + counted.mxCalls * mxLatencyMs);
+  const gbSeconds = (billedLambdaMs / 1000) * (LAMBDA_MEMORY_MB / 1024);
+  const costUsd =
+    counted.apiRequests * PRICES.httpApiRequest +
+    counted.lambdaInvocations * PRICES.lambdaRequest +
+    gbSeconds * PRICES.lambdaGbSecond +
+    counted.stateTransitions * PRICES.sfnTransition +
+    counted.sqsRequests * PRICES.sqsRequest +
+    counted.readUnits * PRICES.dynamoRead +
+    counted.writeUnits * PRICES.dynamoWrite;
+  const { handlerMs: _, ...rest } = counted;
+  return { ...rest, billedLambdaMs, costUsd };
+}
+
+interface Forwarding {
+  /** The request body to send on (default: as received). */
+  rewrite?(req: IncomingMessage, body: string): string;
+  /** Each exchange once answered, with its round trip. */
+  observe?(req: IncomingMessage, body: string, answer: string, ms: number): void;
+}
+
+/** A plain HTTP forwarder to `target()` that lets the bench see (and annotate) each exchange. */
+function forwarder(target: () => string, forwarding: Forwarding) {
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const started = performance.now();
+      const received = Buffer.concat(chunks).toString("utf8");
+      const body = forwarding.rewrite?.(req, received) ?? received;
+      const url = new URL(target());
+      const forward = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, "content-length": Buffer.byteLength(body) },
+        },
+        (answer) => {
+          const out: Buffer[] = [];
+          answer.on("data", (c: Buffer) => out.push(c));
+          answer.on("end", () => {
+            const text = Buffer.concat(out).toString("utf8");
+            forwarding.observe?.(req, body, text, performance.now() - started);
+            res.writeHead(answer.statusCode ?? 500, answer.headers);
+            res.end(text);
+          });
+        },
+      );
+      forward.on("error", () => {
+        res.writeHead(502);
+        res.end();
+      });
+      forward.end(body);
+    });
+  });
+}
+
+const consumedSchema = z.object({
+  ConsumedCapacity: z
+    .union([
+      z.object({ CapacityUnits: z.number().optional() }),
+      z.array(z.object({ CapacityUnits: z.number().optional() })),
+    ])
+    .optional(),
+});
+const batchWriteSchema = z.object({
+  RequestItems: z
+    .record(
+      z.string(),
+      z.array(z.object({ PutRequest: z.object({ Item: z.record(z.string(), z.unknown()) }).optional() })),
+    )
+    .optional(),
+});
+
+/** DynamoDB totals through the proxy. */
+const dynamo = { read: 0, write: 0, rows: 0 };
+
+/** Each transaction row also writes the date LSI, and a pending one the pending GSI (1 KB units). */
+function countBatchWrite(body: unknown): void {
+  const parsed = batchWriteSchema.safeParse(body);
+  if (!parsed.success) return;
+  for (const request of Object.values(parsed.data.RequestItems ?? {}).flat()) {
+    const item = request.PutRequest?.Item;
+    if (!item || !(TRANSACTION_DATE_KEY in item)) continue;
+    dynamo.rows += 1;
+    const kb = Math.ceil(JSON.stringify(item).length / 1024);
+    dynamo.write += kb;
+    if (PENDING_OF in item) dynamo.write += kb;
+  }
+}
+
+export async function measureRefreshCost(mxLatencyMs = 250): Promise<RefreshCostResult> {
+  let dynamoTarget = "";
+  const operationOf = (req: IncomingMessage) => String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
+  const counted = (operation: string, body: string) =>
+    Boolean(body) && operation !== "DescribeTable" && operation !== "CreateTable";
+  const dynamoProxy = forwarder(() => dynamoTarget, {
+    rewrite(req, body) {
+      const operation = operationOf(req);
+      if (!counted(operation, body)) return body;
+      const parsed = JSON.parse(body) as Record<string, unknown>;
+      if (operation === "BatchWriteItem") countBatchWrite(parsed);
+      return JSON.stringify({ ...parsed, ReturnConsumedCapacity: "TOTAL" });
+    },
+    observe(req, body, answer) {
+      const operation = operationOf(req);
+      if (!counted(operation, body)) return;
+      const consumed = consumedSchema.safeParse(JSON.parse(answer || "{}"));
+      const units = [consumed.data?.ConsumedCapacity ?? []]
+        .flat()
+        .reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+      if (/^(Get|BatchGet|Query|Scan)/.test(operation)) dynamo.read += units;
+      else dynamo.write += units;
+    },
+  });
+  // MX's webhooks pass through here on their way to the API: each is one webhook Lambda invocation.
+  let apiUrl = "";
+  const webhooks = { invocations: 0, ms: 0 };
+  const webhookProxy = forwarder(() => apiUrl, {
+    observe(_req, _body, _answer, ms) {
+      webhooks.invocations += 1;
+      webhooks.ms += ms;
+    },
+  });
+  const listen = async (server: ReturnType<typeof createServer>) => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const dynamoProxyUrl = await listen(dynamoProxy);
+  const webhookProxyUrl = await listen(webhookProxy);
+
   process.env.LOG_LEVEL = "SILENT";
   const app = await startAll({
     jwtKeyFile: null,
     log: () => {},
-    stack: { sandbox: { aggregationMs: 30 }, waitScale: 0.002, env: { AWS_ENDPOINT_URL_DYNAMODB: proxyUrl } },
+    stack: {
+      sandbox: { aggregationMs: 30, transactionsPerAccount: TRANSACTIONS_PER_ACCOUNT },
+      waitScale: 0.002,
+      webhookUrl: `${webhookProxyUrl}/v1/mx/webhooks`,
+      env: { AWS_ENDPOINT_URL_DYNAMODB: dynamoProxyUrl },
+    },
   });
-  target = app.stack.dynamo.endpoint;
+  apiUrl = app.apiUrl;
+  dynamoTarget = app.stack.dynamo.endpoint;
   const sandbox = app.stack.sandbox;
-  if (!sandbox) throw new Error("needs the sandbox");
+  const sfn = app.stack.workflow.stepFunctions;
+  const queue = app.stack.refresh.queueName;
   try {
+    if (!sandbox)
+      throw new Error("The refresh cost needs the MX sandbox (unset MX_BASE_URL/MX_CLIENT_ID/MX_API_KEY)");
     const api = createConnectClient(app.apiUrl, await app.issueToken("cost-user"));
     const fields = await api.credentialFields("mxbank");
-    const member = await api.createMember({
-      institution_code: "mxbank",
-      credentials: fields.map((f) => ({
-        guid: f.guid,
-        value: f.field_name === "LOGIN" ? TEST_USERNAME : "password",
-      })),
-    });
-    await api.waitForMember(member.guid);
-    await app.stack.refresh.drain();
 
-    const queue = app.stack.refresh.queueName;
-    const measure = async (act: () => Promise<unknown>) => {
+    /** Counts what `act` and everything it sets off (workflow runs, webhooks, queue) cost. */
+    const measure = async (act: () => Promise<Partial<Counted>>): Promise<CaseCost> => {
       const sqs0 = app.stack.aws.sqs.usage(queue);
       const mx0 = sandbox.stats().requests;
-      const d0 = { ...dynamo };
-      const started = performance.now();
-      await act();
+      const dynamo0 = { ...dynamo };
+      const webhooks0 = { ...webhooks };
+      const own = await act();
+      await sandbox.flushWebhooks();
       await app.stack.refresh.drain();
       const sqs1 = app.stack.aws.sqs.usage(queue);
-      return {
-        wallMs: performance.now() - started,
-        mxCalls: sandbox.stats().requests - mx0,
-        sqsRequests: sqs1.requests - sqs0.requests,
-        consumerInvocations: sqs1.invocations - sqs0.invocations,
-        consumerMs: sqs1.handlerMs - sqs0.handlerMs,
-        read: dynamo.read - d0.read,
-        write: dynamo.write - d0.write,
-        dynamoCalls: dynamo.calls - d0.calls,
-      };
-    };
-    // A day of new data, through MX's webhook (API Gateway + webhook Lambda + queue + consumer).
-    const webhookStarted = performance.now();
-    const day = await measure(() => sandbox.advanceTime(DAY_MS + 60_000));
-    const webhookMs = Math.min(50, performance.now() - webhookStarted); // the webhook Lambda: auth + one SendMessage
-    // Nothing new, found by the sweep (sweep Lambda + queue + consumer: one status call).
-    const sweepStarted = performance.now();
-    const nothing = await measure(() => app.stack.refresh.sweep());
-    const sweepMs = performance.now() - sweepStarted - nothing.consumerMs;
-
-    const gbs = (ms: number) => (Math.ceil(ms) / 1000) * (LAMBDA_MEMORY_MB / 1024);
-    const rows = [
-      {
-        name: "a day of new data (webhook)",
-        http: 1,
-        invocations: 1 + day.consumerInvocations,
-        billedMs: webhookMs + day.consumerMs + day.mxCalls * mxLatencyMs,
-        m: day,
-      },
-      {
-        name: "nothing new (sweep)",
-        http: 0,
-        invocations: 1 + nothing.consumerInvocations,
-        billedMs: Math.max(0, sweepMs) + nothing.consumerMs + nothing.mxCalls * mxLatencyMs,
-        m: nothing,
-      },
-    ];
-    console.log(`MX latency assumed: ${mxLatencyMs} ms a call; Lambda ${LAMBDA_MEMORY_MB} MB arm64.\n`);
-    console.log(
-      "| refresh | MX calls | Lambda invocations | billed Lambda ms | SQS requests | DynamoDB RRU / WRU | API GW | cost |",
-    );
-    console.log("|---|---|---|---|---|---|---|---|");
-    for (const row of rows) {
-      const cost =
-        row.http * PRICES.httpApiRequest +
-        row.invocations * PRICES.lambdaRequest +
-        gbs(row.billedMs) * PRICES.lambdaGbSecond +
-        row.m.sqsRequests * PRICES.sqsRequest +
-        row.m.read * PRICES.dynamoRead +
-        row.m.write * PRICES.dynamoWrite;
-      console.log(
-        `| ${row.name} | ${row.m.mxCalls} | ${row.invocations} | ${Math.ceil(row.billedMs)} | ${row.m.sqsRequests} | ${row.m.read} / ${row.m.write} | ${row.http} | $${cost.toFixed(7)} |`,
+      const webhookInvocations = webhooks.invocations - webhooks0.invocations;
+      return costOf(
+        {
+          mxCalls: sandbox.stats().requests - mx0,
+          rowsWritten: dynamo.rows - dynamo0.rows,
+          apiRequests: (own.apiRequests ?? 0) + webhookInvocations,
+          lambdaInvocations:
+            (own.lambdaInvocations ?? 0) + webhookInvocations + sqs1.invocations - sqs0.invocations,
+          handlerMs: (own.handlerMs ?? 0) + webhooks.ms - webhooks0.ms + sqs1.handlerMs - sqs0.handlerMs,
+          stateTransitions: own.stateTransitions ?? 0,
+          sqsRequests: sqs1.requests - sqs0.requests,
+          readUnits: dynamo.read - dynamo0.read,
+          writeUnits: dynamo.write - dynamo0.write,
+        },
+        mxLatencyMs,
       );
-    }
-    console.log(
-      `\nFor comparison: a Standard workflow run per refresh at ~35 transitions = $${(35 * PRICES.sfnTransition).toFixed(5)} in transitions alone.`,
-    );
+    };
+
+    // The first sync: POST /v1/members (one API Lambda), then the workflow to its end.
+    const firstSync = await measure(async () => {
+      const started = performance.now();
+      const member = await api.createMember({
+        institution_code: "mxbank",
+        credentials: fields.map((f) => ({
+          guid: f.guid,
+          value: f.field_name === "LOGIN" ? TEST_USERNAME : "password",
+        })),
+      });
+      const createMs = performance.now() - started;
+      const [execution] = sfn.listExecutions({
+        stateMachineArn: app.stack.workflow.stateMachineArn,
+      }).executions;
+      if (!execution) throw new Error(`No sync execution for ${member.guid}`);
+      const result = await sfn.waitForExecution(execution.executionArn);
+      if (result.status !== "SUCCEEDED") throw new Error(`The first sync ended ${result.status}`);
+      // Each Task state is a Lambda invocation: its time is from its entry to its exit (Map items overlap).
+      const entered = new Map<string, number[]>();
+      let transitions = 0;
+      let taskMs = 0;
+      let tasks = 0;
+      for (const event of sfn.history(execution.executionArn)) {
+        if (!("state" in event)) continue;
+        const key = `${event.state.name}#${event.index ?? ""}`;
+        if (event.type === "StateEntered") {
+          transitions += 1;
+          if (event.state.type === "Task") entered.set(key, [...(entered.get(key) ?? []), event.timestamp]);
+        }
+        if (event.type === "StateExited" && event.state.type === "Task") {
+          const start = entered.get(key)?.shift();
+          if (start !== undefined) {
+            tasks += 1;
+            taskMs += event.timestamp - start;
+          }
+        }
+      }
+      return {
+        apiRequests: 1,
+        lambdaInvocations: 1 + tasks,
+        handlerMs: createMs + taskMs,
+        stateTransitions: transitions,
+      };
+    });
+    // A day later MX aggregates by itself and sends member_data_updated (webhook → queue → consumer).
+    const dayOfNewData = await measure(async () => {
+      await sandbox.advanceTime(DAY_MS + 60_000);
+      return {};
+    });
+    // Nothing new since: the sweep (one Lambda) enqueues the member; the consumer makes one status call.
+    const nothingNew = await measure(async () => {
+      const started = performance.now();
+      await app.stack.refresh.sweep();
+      return { lambdaInvocations: 1, handlerMs: performance.now() - started };
+    });
+    return {
+      mxLatencyMs,
+      lambdaMemoryMb: LAMBDA_MEMORY_MB,
+      transactionsPerAccount: TRANSACTIONS_PER_ACCOUNT,
+      firstSync,
+      dayOfNewData,
+      nothingNew,
+    };
   } finally {
     await app.close();
-    proxy.close();
+    dynamoProxy.close();
+    webhookProxy.close();
   }
 }
 
-await main();
+/** The Markdown table README.md quotes. */
+export function markdownTable(result: RefreshCostResult): string {
+  const line = (name: string, c: CaseCost) =>
+    `| ${name} | ${c.mxCalls} | ${c.rowsWritten} | ${c.lambdaInvocations} | ${c.billedLambdaMs} | ${c.stateTransitions} | ${c.sqsRequests} | ${c.readUnits} / ${c.writeUnits} | ${c.apiRequests} | $${c.costUsd.toFixed(7)} |`;
+  return [
+    `MX latency assumed: ${result.mxLatencyMs} ms a call; Lambda ${result.lambdaMemoryMb} MB arm64.`,
+    "",
+    "| case | MX calls | rows written | Lambda invocations | billed Lambda ms | SFN transitions | SQS requests | DynamoDB RRU / WRU | API GW | cost |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    line("first sync (create)", result.firstSync),
+    line("a day of new data (webhook)", result.dayOfNewData),
+    line("nothing new (sweep)", result.nothingNew),
+  ].join("\n");
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({ options: { "mx-latency-ms": { type: "string" } } });
+  const mxLatencyMs = z.coerce.number().int().min(0).max(5_000).default(250).parse(values["mx-latency-ms"]);
+  const result = await measureRefreshCost(mxLatencyMs);
+  if (process.send) process.send(result, () => process.exit(0));
+  else console.log(markdownTable(result));
+}

@@ -1,10 +1,11 @@
 // One variant of the sync benchmark, in its own process (handlers cache their configuration, so there is
 // one embedded stack per process): the synthesized state machine and the real handlers on the embedded
-// stack; first syncs of large members (the median wall time of `repeats` runs, each on a fresh member),
-// then optionally a refresh of the first member, as the daily schedule starts it.
+// stack, synthesized with `-c extendedHistory=true` (the first sync asks MX for up to 24 months: a year of
+// a large member's transactions rather than MX's standard 90 days); first syncs of large members (the
+// median wall time of `repeats` runs, each on a fresh member).
 //
-//   npx tsx local/bench/sync-run.ts [--page-concurrency 1] [--refresh] [--repeats 3]
-//                                   [--accounts 3] [--transactions 10000] [--mx-latency-ms 30]
+//   npx tsx local/bench/sync-run.ts [--page-concurrency 1] [--repeats 3]
+//                                   [--accounts 3] [--transactions 5000] [--mx-latency-ms 30]
 //
 // Prints the figures as JSON (or sends them to the parent process when forked with an IPC channel).
 import "../polyfills";
@@ -23,11 +24,10 @@ import type { Json } from "../workflow/asl";
 const optionsSchema = z.object({
   /** The transactions Map's MaxConcurrency; absent = the product default from the definition. */
   pageConcurrency: z.coerce.number().int().min(1).max(40).optional(),
-  refresh: z.boolean().default(false),
   /** Measured first syncs (each on a fresh member); the wall time reported is their median. */
   repeats: z.coerce.number().int().min(1).max(9).default(1),
   accounts: z.coerce.number().int().min(1).max(50).default(3),
-  transactions: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  transactions: z.coerce.number().int().min(1).max(100_000).default(5_000),
   /** Added to every MX request by the sandbox: stands in for MX's round trip. */
   mxLatencyMs: z.coerce.number().int().min(0).max(5_000).default(30),
 });
@@ -40,6 +40,8 @@ export interface RunFigures {
   mxRequests: number;
   statusPolls: number;
   pagesRead: number;
+  /** Transaction windows (each at most MAX_TRANSACTION_WINDOW_DAYS) the run read, from Begin's output. */
+  windows: number;
   /** Transaction rows this run wrote (stamped with its syncRun), counted in DynamoDB. */
   rowsWritten: number;
   /** Every transaction row of the member in DynamoDB after the run. */
@@ -56,7 +58,6 @@ export interface SyncRunResult {
   initial: RunFigures;
   /** Every measured first sync's wall time, in run order. */
   initialWallSeconds: number[];
-  refresh?: RunFigures;
 }
 
 /** Transactions per account of the warm-up member: a few pages, so the Map runs too. */
@@ -77,6 +78,9 @@ function mapMaxConcurrency(node: Json): number | undefined {
     return node.MaxConcurrency;
   return mapMaxConcurrency(Object.values(node));
 }
+
+const beginOutputSchema = z.object({ begin: z.object({ windows: z.array(z.unknown()) }) });
+const windowsOf = (output: unknown) => beginOutputSchema.safeParse(output).data?.begin.windows.length ?? 0;
 
 const bytes = (value: unknown) => (value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value)));
 
@@ -117,10 +121,12 @@ async function runOnce(bench: Bench, request: SyncRequest, name: string): Promis
   let statusPolls = 0;
   let pagesRead = 0;
   let largestStateBytes = 0;
+  let windows = 0;
   for (const event of workflow.stepFunctions.history(executionArn)) {
     if (!("state" in event)) continue;
     if (event.type === "StateEntered" && event.state.name === "Poll") statusPolls += 1;
     if (event.type === "StateEntered" && PAGE_STATES.has(event.state.name)) pagesRead += 1;
+    if (event.type === "StateExited" && event.state.name === "Begin") windows = windowsOf(event.state.output);
     largestStateBytes = Math.max(largestStateBytes, bytes(event.state.input), bytes(event.state.output));
   }
   const output = result.output;
@@ -133,6 +139,7 @@ async function runOnce(bench: Bench, request: SyncRequest, name: string): Promis
     mxRequests,
     statusPolls,
     pagesRead,
+    windows,
     rowsWritten: await countTransactions(bench, request.userId, name),
     transactionsStored: await countTransactions(bench, request.userId),
     largestStateBytes,
@@ -151,14 +158,15 @@ async function connectMember(bench: Bench): Promise<SyncRequest> {
 
 export async function runSyncVariant(input: SyncRunOptions = {}): Promise<SyncRunResult> {
   const options = optionsSchema.parse(input);
-  if (options.pageConcurrency !== undefined) {
-    // CDK's standard channel for context (what `cdk synth -c key=value` uses): read by buildApp at synth.
-    const context = JSON.parse(process.env.CDK_CONTEXT_JSON ?? "{}") as Record<string, unknown>;
-    process.env.CDK_CONTEXT_JSON = JSON.stringify({
-      ...context,
-      transactionPageConcurrency: String(options.pageConcurrency),
-    });
-  }
+  // CDK's standard channel for context (what `cdk synth -c key=value` uses): read by buildApp at synth.
+  const context = JSON.parse(process.env.CDK_CONTEXT_JSON ?? "{}") as Record<string, unknown>;
+  process.env.CDK_CONTEXT_JSON = JSON.stringify({
+    ...context,
+    extendedHistory: "true",
+    ...(options.pageConcurrency !== undefined
+      ? { transactionPageConcurrency: String(options.pageConcurrency) }
+      : {}),
+  });
   const stack = await startLocalStack({
     sandbox: {
       aggregationMs: 300,
@@ -191,16 +199,10 @@ export async function runSyncVariant(input: SyncRunOptions = {}): Promise<SyncRu
     const [first] = runs;
     if (!first) throw new Error("No measured run");
     const initialWallSeconds = runs.map((run) => run.figures.wallSeconds);
-    // MX runs no aggregation within 3 hours of a successful one: the refresh comes later, as MX allows.
-    if (options.refresh) await sandbox.advanceTime(3 * 3_600_000 + 60_000);
-    const refresh = options.refresh
-      ? await runOnce(bench, { ...first.request, mode: "refresh" }, "bench-refresh")
-      : undefined;
     return {
       mapMaxConcurrency: mapMaxConcurrency(stack.workflow.definitions.sync ?? null),
       initial: { ...first.figures, wallSeconds: median(initialWallSeconds) },
       initialWallSeconds,
-      ...(refresh ? { refresh } : {}),
     };
   } finally {
     await stack.close();
@@ -211,7 +213,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const { values } = parseArgs({
     options: {
       "page-concurrency": { type: "string" },
-      refresh: { type: "boolean" },
       repeats: { type: "string" },
       accounts: { type: "string" },
       transactions: { type: "string" },
@@ -220,7 +221,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   });
   const result = await runSyncVariant({
     pageConcurrency: values["page-concurrency"],
-    refresh: values.refresh,
     repeats: values.repeats,
     accounts: values.accounts,
     transactions: values.transactions,

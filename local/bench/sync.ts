@@ -1,9 +1,9 @@
 // Whole first sync of a large member through the real local workflow (the synthesized state machine, the
 // real handlers, the MX sandbox and dynalite), with the product's transactions Map concurrency versus a
-// stack synthesized with MaxConcurrency 1; and the product's scheduled refresh of the same member versus
-// its first sync. Each variant runs in its own process (one embedded stack per process): sync-run.ts.
-import { fork } from "node:child_process";
+// stack synthesized with MaxConcurrency 1. Each variant runs in its own process (one embedded stack per
+// process): sync-run.ts. The background refresh is compared with a first sync in refresh.ts.
 import { fileURLToPath } from "node:url";
+import { runInChild } from "./child";
 import type { RunFigures, SyncRunOptions, SyncRunResult } from "./sync-run";
 import type { BenchRow, BenchTable } from "./table";
 
@@ -13,27 +13,12 @@ const SYNC_RUN = fileURLToPath(new URL("./sync-run.ts", import.meta.url));
 function runVariant(options: SyncRunOptions): Promise<SyncRunResult> {
   const args = [
     ...(options.pageConcurrency !== undefined ? ["--page-concurrency", String(options.pageConcurrency)] : []),
-    ...(options.refresh ? ["--refresh"] : []),
     ...(options.repeats !== undefined ? ["--repeats", String(options.repeats)] : []),
     ...(options.accounts !== undefined ? ["--accounts", String(options.accounts)] : []),
     ...(options.transactions !== undefined ? ["--transactions", String(options.transactions)] : []),
     ...(options.mxLatencyMs !== undefined ? ["--mx-latency-ms", String(options.mxLatencyMs)] : []),
   ];
-  return new Promise((resolve, reject) => {
-    const child = fork(SYNC_RUN, args, {
-      execArgv: ["--import", import.meta.resolve("tsx")],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    let result: SyncRunResult | undefined;
-    child.once("message", (message) => {
-      result = message as SyncRunResult;
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (result && code === 0) resolve(result);
-      else reject(new Error(`${SYNC_RUN} ${args.join(" ")} exited with ${code} without a result`));
-    });
-  });
+  return runInChild<SyncRunResult>(SYNC_RUN, args);
 }
 
 /** A run that did not end SYNCED measures nothing worth printing. */
@@ -58,7 +43,7 @@ export interface SyncBenchOptions {
 
 export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTable[]> {
   const accounts = options.accounts ?? 3;
-  const transactions = options.transactions ?? 10_000;
+  const transactions = options.transactions ?? 5_000;
   const mxLatencyMs = options.mxLatencyMs ?? 30;
   const slowMxLatencyMs = options.slowMxLatencyMs ?? 500;
   const repeats = options.repeats ?? 3;
@@ -66,7 +51,7 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
 
   // Sequential, baseline first, so the variants never share the 2 cores.
   const baseline = await runVariant({ ...size, mxLatencyMs, pageConcurrency: 1 });
-  const product = await runVariant({ ...size, mxLatencyMs, refresh: true });
+  const product = await runVariant({ ...size, mxLatencyMs });
   const slow =
     slowMxLatencyMs > 0
       ? {
@@ -77,7 +62,6 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
 
   const first = synced(product.initial, "first sync, product");
   const firstBaseline = synced(baseline.initial, "first sync, concurrency 1");
-  const refresh = synced(product.refresh, "refresh, product");
   const runs = (result: SyncRunResult) => result.initialWallSeconds.map((s) => s.toFixed(2)).join(", ");
   const rows: BenchRow[] = [
     {
@@ -97,6 +81,7 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
   }
   rows.push(
     { metric: "MX requests", figure: first.mxRequests, baseline: firstBaseline.mxRequests },
+    { metric: "transaction windows (≤180 days)", figure: first.windows, baseline: firstBaseline.windows },
     { metric: "transaction pages read", figure: first.pagesRead, baseline: firstBaseline.pagesRead },
     {
       metric: "transactions stored (DynamoDB count)",
@@ -112,7 +97,7 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
   );
   const total = (accounts * transactions).toLocaleString("en-US");
   const firstSync: BenchTable = {
-    title: `First sync, ${accounts} accounts × ${transactions.toLocaleString("en-US")} = ${total} transactions (local workflow)`,
+    title: `First sync with extended history, ${accounts} accounts × ${transactions.toLocaleString("en-US")} = ${total} transactions (local workflow)`,
     figureLabel: `Map concurrency ${product.mapMaxConcurrency ?? "?"}`,
     baselineLabel: `Map concurrency ${baseline.mapMaxConcurrency ?? "?"}`,
     rows,
@@ -121,6 +106,9 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
       `  MX +${mxLatencyMs} ms runs (s): ${runs(product)} vs ${runs(baseline)}${
         slow ? `; +${slowMxLatencyMs} ms: ${runs(slow.product)} vs ${runs(slow.baseline)}` : ""
       }.`,
+      "Synthesized with -c extendedHistory=true: after the aggregation the first sync asks MX for extended",
+      "  history (the sandbox then shows its whole year), then reads INITIAL_HISTORY_DAYS (730) back in windows",
+      "  of ≤180 days, newest first, one window at a time; the pages of a window run in the Map.",
       "MaxConcurrency as read back from each synthesized definition the runner executed.",
       "Everything runs in one process here (handlers, dynalite, sandbox share a thread): CPU-bound work",
       "does not overlap, MX round trips do. In AWS each page is its own Lambda, so pages overlap fully.",
@@ -128,27 +116,5 @@ export async function benchSync(options: SyncBenchOptions = {}): Promise<BenchTa
     ],
   };
 
-  const refreshTable: BenchTable = {
-    title: "Scheduled refresh vs first sync, same member (local workflow)",
-    figureLabel: "refresh (recent window)",
-    baselineLabel: "first sync (initial window)",
-    rows: [
-      { metric: "MX requests", figure: refresh.mxRequests, baseline: first.mxRequests },
-      { metric: "MX status polls", figure: refresh.statusPolls, baseline: first.statusPolls },
-      { metric: "transaction pages read", figure: refresh.pagesRead, baseline: first.pagesRead },
-      { metric: "transaction rows written", figure: refresh.rowsWritten, baseline: first.rowsWritten },
-      {
-        metric: `wall time, MX +${mxLatencyMs} ms/request (s)`,
-        figure: refresh.wallSeconds,
-        baseline: first.wallSeconds,
-        digits: 2,
-      },
-    ],
-    notes: [
-      "Refresh: aggregate at MX, then read today − REFRESH_WINDOW_DAYS (14) … today + 5; first sync: 730 days back.",
-      "Rows written = transaction items stamped with the run's syncRun, counted in DynamoDB after the run.",
-      "The refresh also asks MX to aggregate first (one more request, and polls while MX works).",
-    ],
-  };
-  return [firstSync, refreshTable];
+  return [firstSync];
 }
