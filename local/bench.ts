@@ -2,7 +2,7 @@
 // the same run, on this machine, offline (loopback only). See local/bench/README.md.
 import "./polyfills";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -54,8 +54,11 @@ const machine = {
 };
 const date = new Date().toISOString();
 console.log(`# mx-connect benchmarks, ${date}`);
+// Wall times and throughputs depend on what else the machine runs: the load is printed at both ends.
+const load = () => loadavg()[0]?.toFixed(1) ?? "?";
+const loadAtStart = load();
 console.log(
-  `# ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}\n`,
+  `# ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; load average ${loadAtStart}\n`,
 );
 
 const tables: BenchTable[] = [];
@@ -68,10 +71,16 @@ for (const name of args.only) {
   console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
 }
 
+const loadAtEnd = load();
+console.log(`# load average at the end: ${loadAtEnd}`);
+
 if (args.json) {
   const dir = fileURLToPath(new URL("../bench-results", import.meta.url));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-${date.replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify({ date, machine, tables }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date, machine, loadAverage: { start: loadAtStart, end: loadAtEnd }, tables }, null, 2)}\n`,
+  );
   console.log(`Wrote ${file}`);
 }
