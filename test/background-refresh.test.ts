@@ -121,6 +121,9 @@ describe("a webhook from MX's background aggregation", () => {
     const before = await stored(api);
     const aggregates = routeCount(AGGREGATE);
     sandbox().setKnobs({ webhooks: { nulls: true, unknownField: true } });
+    let feed = await api.transactionChanges({ memberGuid: guid, count: 500 });
+    while (feed.has_more)
+      feed = await api.transactionChanges({ cursor: feed.next_cursor, memberGuid: guid, count: 500 });
 
     // Act
     await sandbox().advanceTime(DAY_MS + 60_000);
@@ -138,6 +141,14 @@ describe("a webhook from MX's background aggregation", () => {
       outcome: "SYNCED",
       mxCalls: expect.any(Number),
     });
+    // Each transaction is written once, though the updated-since read and the pending days overlap: the
+    // run's transaction writes equal the distinct rows the changes feed reports for it.
+    const changes = await api.transactionChanges({ cursor: feed.next_cursor, memberGuid: guid, count: 500 });
+    const accounts = (await app.stack.stores.bankData.listAccounts(api.userId)).length;
+    const owners = (await app.stack.stores.bankData.listAccountOwners(api.userId, guid)).length;
+    expect((runs.runs[0]?.rows.written ?? 0) - accounts - owners).toBe(
+      changes.modified.length + changes.added.length,
+    );
     const synced = app.stack.aws.events
       .published()
       .filter(

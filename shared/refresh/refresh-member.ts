@@ -139,9 +139,16 @@ async function readChanges(
   // day only, so the pages repeat that day's rows: those MX has not changed since `since` are not written
   // again (a write costs 5× a read, and feeds the changes log). Pending rows are always written: this
   // run's stamp on them is what keeps them from being removed as vanished below.
+  // The two reads below overlap (a pending day is often also a day MX updated): a row is written once a run.
   const sinceMs = Date.parse(since);
+  const written = new Set<string>();
   const changed = (items: Transaction[]) =>
-    items.filter((t) => t.status === "PENDING" || !t.updated_at || !(Date.parse(t.updated_at) <= sinceMs));
+    items.filter((t) => {
+      const fresh = t.status === "PENDING" || !t.updated_at || !(Date.parse(t.updated_at) <= sinceMs);
+      if (!fresh || written.has(t.guid)) return false;
+      written.add(t.guid);
+      return true;
+    });
   const fromUpdatedAt = utcDay(new Date(sinceMs), -BACKGROUND_REFRESH.updatedOverlapDays);
   let transactions = await sumOverPages(
     counted((page) => mx.listTransactions(mxUserGuid, memberGuid, { fromUpdatedAt, page })),
