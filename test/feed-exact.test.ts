@@ -223,7 +223,7 @@ describe("the transactions changes feed is exact", () => {
     // Prepare / Act / Assess happen per generated sequence, inside runSequence.
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 8 }), (ops) => runSequence(ops)),
-      { numRuns: Number(process.env.FEED_PROPERTY_RUNS ?? 1500) },
+      { numRuns: Number(process.env.FEED_PROPERTY_RUNS ?? 3000) },
     );
   }, 480_000);
 });
