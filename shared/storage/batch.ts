@@ -69,16 +69,26 @@ export async function batchWrite(
     }
   };
 
-  // A small worker pool: each worker takes the next chunk until none is left; the first error stops
-  // the others from taking new chunks and is rethrown.
+  await inPool(chunks, concurrency, writeChunk);
+  return requests.length;
+}
+
+/**
+ * Runs `work` over `items` with at most `concurrency` in flight: each worker takes the next item until none
+ * is left; the first error stops the others from taking new items and is rethrown.
+ */
+export async function inPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async () => {
-    while (!failed && next < chunks.length) {
-      const chunk = chunks[next++];
-      if (!chunk) return;
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
       try {
-        await writeChunk(chunk);
+        await work(item);
       } catch (error) {
         failed = true;
         throw error;
@@ -86,9 +96,8 @@ export async function batchWrite(
     }
   };
   const results = await Promise.allSettled(
-    Array.from({ length: Math.min(concurrency, chunks.length) }, () => worker()),
+    Array.from({ length: Math.min(Math.max(1, concurrency), items.length) }, () => worker()),
   );
   const rejected = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
   if (rejected) throw rejected.reason;
-  return requests.length;
 }

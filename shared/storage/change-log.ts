@@ -4,7 +4,7 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { type Transaction, transactionSchema } from "../mx/schemas";
-import { BATCH_WRITE_LIMIT, batchWrite, type WriteRequest } from "./batch";
+import { BATCH_WRITE_LIMIT, batchWrite, inPool, type WriteRequest } from "./batch";
 import { put, type StoreContext, stripUndefinedDeep } from "./context";
 import {
   CHANGE_SK_MAX,
@@ -87,27 +87,7 @@ export async function writeWithChanges(
     );
     await batchWrite(context.doc, context.tableName, entries, { ...context.batch, concurrency: 1 });
   };
-  // A small worker pool, as in batchWrite: chunks in flight at once, the first error stops the rest.
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < chunks.length) {
-      const chunk = chunks[next++];
-      if (!chunk) return;
-      try {
-        await writeChunk(chunk);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const concurrency = Math.max(1, context.batch.concurrency ?? 4);
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.min(concurrency, chunks.length) }, () => worker()),
-  );
-  const rejected = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
-  if (rejected) throw rejected.reason;
+  await inPool(chunks, context.batch.concurrency ?? 4, writeChunk);
   return requests.length;
 }
 
