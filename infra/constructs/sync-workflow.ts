@@ -66,7 +66,7 @@ export class SyncWorkflow extends Construct {
     };
     const f = this.functions;
     // Least privilege, one sentence per need: every task talks to MX except Finish, which only writes.
-    for (const task of [
+    const mxTasks = [
       f.begin,
       f.poll,
       f.challenge,
@@ -75,20 +75,9 @@ export class SyncWorkflow extends Construct {
       f.owners,
       f.accounts,
       f.transactionsPage,
-    ]) {
-      props.mxCredentials.grantRead(task);
-    }
-    for (const task of [
-      f.begin,
-      f.poll,
-      f.challenge,
-      f.identify,
-      f.extendHistory,
-      f.owners,
-      f.accounts,
-      f.transactionsPage,
-      f.finish,
-    ]) {
+    ];
+    for (const task of mxTasks) props.mxCredentials.grantRead(task);
+    for (const task of [...mxTasks, f.finish]) {
       props.table.grantReadWriteData(task);
       acknowledgeTableIndexes(task, props.table);
     }
