@@ -9,14 +9,30 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { pollUntil } from "../local/client";
 import type { LocalDynamo } from "../local/dynamo";
 import { createLambdaContext } from "../local/lambda-context";
-import type { Sandbox, SandboxOptions } from "../local/sandbox/index";
+import {
+  MXBANK_PASSWORD_GUID,
+  MXBANK_USERNAME_GUID,
+  type Sandbox,
+  type SandboxOptions,
+  TEST_USERNAME,
+} from "../local/sandbox/index";
 import { type LocalStack, startLocalStack } from "../local/stack";
 import { apiRoutes } from "../shared/api/routes";
 import type { MemberView } from "../shared/api/schemas";
 import type { SyncStatus } from "../shared/domain/connection";
+import { ENDED_SYNC_STATUSES } from "../shared/domain/sync";
 
 export const API_BASE_URL = "https://api.example.test";
 export const APP_URL = "https://app.example.test/connected";
+
+/** The statuses a sync run ends in: waiting on them fails fast with the real outcome. */
+export const ENDED: readonly SyncStatus[] = ENDED_SYNC_STATUSES;
+
+/** The sandbox's mxbank credentials with `password`, which picks the outcome ("challenge": MFA, …). */
+export const mxbankCredentials = (password: string) => [
+  { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
+  { guid: MXBANK_PASSWORD_GUID, value: password },
+];
 
 export interface Started {
   name: string;

@@ -5,16 +5,11 @@
 import { ScanCommand, type ScanCommandOutput } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CORRECT_ANSWER,
-  MXBANK_PASSWORD_GUID,
-  MXBANK_USERNAME_GUID,
-  TEST_USERNAME,
-} from "../local/sandbox/index";
+import { CORRECT_ANSWER, MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID } from "../local/sandbox/index";
 import type { SyncStatus } from "../shared/domain/connection";
 import { createMxClient, type MxClient } from "../shared/mx/client";
 import { createStores, type Stores } from "../shared/storage/dynamo";
-import { type ApiWorld, newUser, startApiWorld } from "./api-fixture";
+import { type ApiWorld, ENDED, mxbankCredentials, newUser, startApiWorld } from "./api-fixture";
 
 let world: ApiWorld;
 let mx: MxClient;
@@ -37,18 +32,12 @@ afterAll(async () => {
 
 /** Where a sync run stops: waiting on these (besides the expected one) fails fast with the real outcome. */
 const ENDED_UNSYNCED: SyncStatus[] = ["NEEDS_USER", "FAILED", "TIMED_OUT"];
-const ENDED: SyncStatus[] = ["SYNCED", ...ENDED_UNSYNCED];
-
-const credentials = (password: string) => [
-  { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
-  { guid: MXBANK_PASSWORD_GUID, value: password },
-];
 
 /** Creates an mxbank member; the sandbox's password picks the outcome ("challenge": an MFA prompt). */
 async function connect(sub: string, password = "password") {
   const res = await world.call("CreateMember", {
     sub,
-    body: { institution_code: "mxbank", credentials: credentials(password) },
+    body: { institution_code: "mxbank", credentials: mxbankCredentials(password) },
   });
   expect(res.status, res.text).toBe(202);
   return res.body.member as {
@@ -191,7 +180,7 @@ describe("POST /v1/members", () => {
     // Act
     const res = await world.call("CreateMember", {
       sub,
-      body: { institution_code: "mxbank", credentials: credentials("s3cret-Value-42") },
+      body: { institution_code: "mxbank", credentials: mxbankCredentials("s3cret-Value-42") },
     });
     const guid = res.body.member.guid as string;
     await world.waitForSync(sub, guid, ENDED);
@@ -209,7 +198,7 @@ describe("POST /v1/members", () => {
   it("answers 422 when MX does not know the institution", async () => {
     const res = await world.call("CreateMember", {
       sub: newUser(),
-      body: { institution_code: "no_such_bank", credentials: credentials("password") },
+      body: { institution_code: "no_such_bank", credentials: mxbankCredentials("password") },
     });
 
     expect(res.status).toBe(422);

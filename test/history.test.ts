@@ -2,9 +2,9 @@
 // is recorded with its trigger and row counts, GET /v1/members/{guid}/syncs pages them newest first, and
 // each end the app must hear about is published to the local EventBridge bus.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID, TEST_USERNAME } from "../local/sandbox/index";
+import { TEST_USERNAME } from "../local/sandbox/index";
 import { appEventSchema } from "../shared/events/schemas";
-import { type ApiWorld, newUser, startApiWorld } from "./api-fixture";
+import { type ApiWorld, ENDED, mxbankCredentials, newUser, startApiWorld } from "./api-fixture";
 
 let world: ApiWorld;
 
@@ -15,16 +15,10 @@ afterAll(async () => {
   await world?.close();
 });
 
-const ENDED = ["SYNCED", "NEEDS_USER", "FAILED", "TIMED_OUT"] as const;
-const credentials = (password: string) => [
-  { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
-  { guid: MXBANK_PASSWORD_GUID, value: password },
-];
-
 async function connect(sub: string, password = "password") {
   const res = await world.call("CreateMember", {
     sub,
-    body: { institution_code: "mxbank", credentials: credentials(password) },
+    body: { institution_code: "mxbank", credentials: mxbankCredentials(password) },
   });
   expect(res.status, res.text).toBe(202);
   const guid = res.body.member.guid as string;

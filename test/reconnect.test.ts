@@ -3,13 +3,16 @@
 // window for an OAuth member — and its stored data stays readable before, during and after.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decideAtBank } from "../local/client";
+import { CORRECT_ANSWER } from "../local/sandbox/index";
 import {
-  CORRECT_ANSWER,
-  MXBANK_PASSWORD_GUID,
-  MXBANK_USERNAME_GUID,
-  TEST_USERNAME,
-} from "../local/sandbox/index";
-import { API_BASE_URL, APP_URL, type ApiWorld, newUser, startApiWorld } from "./api-fixture";
+  API_BASE_URL,
+  APP_URL,
+  type ApiWorld,
+  ENDED,
+  mxbankCredentials,
+  newUser,
+  startApiWorld,
+} from "./api-fixture";
 
 let world: ApiWorld;
 
@@ -20,16 +23,10 @@ afterAll(async () => {
   await world?.close();
 });
 
-const ENDED = ["SYNCED", "NEEDS_USER", "FAILED", "TIMED_OUT"] as const;
-const credentials = (password: string) => [
-  { guid: MXBANK_USERNAME_GUID, value: TEST_USERNAME },
-  { guid: MXBANK_PASSWORD_GUID, value: password },
-];
-
 async function connect(sub: string, password: string) {
   const res = await world.call("CreateMember", {
     sub,
-    body: { institution_code: "mxbank", credentials: credentials(password) },
+    body: { institution_code: "mxbank", credentials: mxbankCredentials(password) },
   });
   expect(res.status, res.text).toBe(202);
   return res.body.member.guid as string;
@@ -86,7 +83,7 @@ describe("a credential member", () => {
     expect((await world.waitForSync(sub, guid, ENDED)).sync.status).toBe("SYNCED");
     const accounts = await accountGuids(sub);
     const mxUserGuid = await waitAtMx(sub, guid, "CONNECTED");
-    await world.stack.mx.updateMemberCredentials(mxUserGuid, guid, credentials("INVALID"));
+    await world.stack.mx.updateMemberCredentials(mxUserGuid, guid, mxbankCredentials("INVALID"));
     await waitAtMx(sub, guid, "DENIED");
     await world.sandbox.advanceTime(3 * 3_600_000 + 1_000);
     expect((await world.call("SyncMember", { sub, params: { member_guid: guid } })).status).toBe(202);
@@ -98,7 +95,7 @@ describe("a credential member", () => {
     const res = await world.call("ReconnectMember", {
       sub,
       params: { member_guid: guid },
-      body: { credentials: credentials("new-password") },
+      body: { credentials: mxbankCredentials("new-password") },
     });
     const during = await accountGuids(sub);
     const after = await world.waitForSync(sub, guid, ["SYNCED", "FAILED", "TIMED_OUT"]);
@@ -143,7 +140,7 @@ describe("a credential member", () => {
     const res = await world.call("ReconnectMember", {
       sub,
       params: { member_guid: guid },
-      body: { credentials: credentials("password") },
+      body: { credentials: mxbankCredentials("password") },
     });
     const after = await world.waitForSync(sub, guid, ["SYNCED", "FAILED", "TIMED_OUT"]);
 
@@ -170,7 +167,7 @@ describe("a credential member", () => {
     const foreign = await world.call("ReconnectMember", {
       sub: newUser(),
       params: { member_guid: guid },
-      body: { credentials: credentials("password") },
+      body: { credentials: mxbankCredentials("password") },
     });
 
     // Assess
@@ -248,7 +245,7 @@ describe("an OAuth member", () => {
     const res = await world.call("ReconnectMember", {
       sub,
       params: { member_guid: member.guid },
-      body: { credentials: credentials("password") },
+      body: { credentials: mxbankCredentials("password") },
     });
 
     // Assess

@@ -4,15 +4,14 @@
 // rules depend on time; nothing here asserts wall-clock times.
 import { randomUUID } from "node:crypto";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CORRECT_ANSWER, type Sandbox, type SandboxKnobs } from "../local/sandbox/index";
 import { connectMxbankMember } from "../local/sandbox-member";
 import { type LocalStack, startLocalStack } from "../local/stack";
 import { memberView } from "../shared/api/views";
-import { createMxClient, type MxClient } from "../shared/mx/client";
+import type { MxClient } from "../shared/mx/client";
 import { collectAll } from "../shared/mx/pages";
-import { createStores, type Stores } from "../shared/storage/dynamo";
+import type { Stores } from "../shared/storage/dynamo";
 import { answerChallenge } from "../shared/sync/answer-challenge";
 import type { SyncRequest } from "../shared/sync/contract";
 import { identifyMember } from "../shared/sync/identify-member";
@@ -43,16 +42,9 @@ beforeAll(async () => {
   if (!stack.sandbox) throw new Error("these tests need the sandbox");
   sandbox = stack.sandbox;
   initialKnobs = sandbox.knobs;
-  mx = createMxClient({
-    baseUrl: sandbox.url,
-    credentials: { clientId: sandbox.clientId, apiKey: sandbox.apiKey },
-    baseDelayMs: 1,
-    maxDelayMs: 5,
-  });
-  stores = createStores({
-    doc: DynamoDBDocumentClient.from(stack.dynamo.client),
-    tableName: stack.dynamo.tableName,
-  });
+  // The stack's own MX client (fast retries) and stores on its table.
+  mx = stack.mx;
+  stores = stack.stores;
 });
 afterEach(() => sandbox.setKnobs(initialKnobs));
 afterAll(async () => {

@@ -5,13 +5,12 @@
 // (the MFA answer window to 6 s); nothing here depends on wall-clock timing.
 import { randomUUID } from "node:crypto";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORRECT_ANSWER, type Sandbox } from "../local/sandbox/index";
 import { connectMxbankMember } from "../local/sandbox-member";
 import { type LocalStack, startLocalStack } from "../local/stack";
-import { createMxClient, type MxClient } from "../shared/mx/client";
-import { createStores, type Stores } from "../shared/storage/dynamo";
+import type { MxClient } from "../shared/mx/client";
+import type { Stores } from "../shared/storage/dynamo";
 import { answerChallenge } from "../shared/sync/answer-challenge";
 import type { SyncRequest } from "../shared/sync/contract";
 import { createSfnPort } from "../shared/sync/sfn";
@@ -26,19 +25,13 @@ beforeAll(async () => {
     sandbox: { aggregationMs: 40, accountsPerMember: 2, transactionsPerAccount: 300 },
     waitScale: 0.002,
     taskTokenTimeoutScale: 0.01,
+    mxRetry: { baseDelayMs: 1, maxDelayMs: 5 },
   });
   if (!stack.sandbox) throw new Error("these tests need the sandbox");
   sandbox = stack.sandbox;
-  mx = createMxClient({
-    baseUrl: sandbox.url,
-    credentials: { clientId: sandbox.clientId, apiKey: sandbox.apiKey },
-    baseDelayMs: 1,
-    maxDelayMs: 5,
-  });
-  stores = createStores({
-    doc: DynamoDBDocumentClient.from(stack.dynamo.client),
-    tableName: stack.dynamo.tableName,
-  });
+  // The stack's own MX client (fast retries) and stores on its table.
+  mx = stack.mx;
+  stores = stack.stores;
 });
 afterAll(async () => {
   await stack?.close();
