@@ -31,27 +31,8 @@ import type { SandboxState } from "./state";
 const DAY_MS = 86_400_000;
 const referralSource = z.enum(["APP", "BROWSER"]);
 
-const memberCreateSchema = z.object({
-  client_redirect_url: z.string().max(2048).nullish(),
-  referral_source: referralSource.nullish(),
-  enable_app2app: z.boolean().nullish(),
-  ui_message_webview_url_scheme: z.string().nullish(),
-  member: z.object({
-    institution_code: z.string(),
-    credentials: z
-      .array(z.object({ guid: z.string(), value: z.string().max(1024) }))
-      .max(20)
-      .nullish(),
-    id: z.string().max(255).nullish(),
-    metadata: z.string().max(10_000).nullish(),
-    is_oauth: z.boolean().nullish(),
-    skip_aggregation: z.boolean().nullish(),
-    background_aggregation_is_disabled: z.boolean().nullish(),
-    use_cases: z.array(z.enum(["MONEY_MOVEMENT", "PFM"])).nullish(),
-  }),
-});
-
-const memberUpdateSchema = z.object({
+/** The member fields MX takes on create and on update (MemberCreateRequest / MemberUpdateRequest). */
+const memberFields = {
   credentials: z
     .array(z.object({ guid: z.string(), value: z.string().max(1024) }))
     .max(20)
@@ -61,7 +42,17 @@ const memberUpdateSchema = z.object({
   skip_aggregation: z.boolean().nullish(),
   background_aggregation_is_disabled: z.boolean().nullish(),
   use_cases: z.array(z.enum(["MONEY_MOVEMENT", "PFM"])).nullish(),
+};
+
+const memberCreateSchema = z.object({
+  client_redirect_url: z.string().max(2048).nullish(),
+  referral_source: referralSource.nullish(),
+  enable_app2app: z.boolean().nullish(),
+  ui_message_webview_url_scheme: z.string().nullish(),
+  member: z.object({ institution_code: z.string(), is_oauth: z.boolean().nullish(), ...memberFields }),
 });
+
+const memberUpdateSchema = z.object(memberFields);
 
 const resumeSchema = z.object({
   challenges: z.array(z.object({ guid: z.string(), value: z.string().max(1024) })).min(1),
