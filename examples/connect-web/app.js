@@ -278,49 +278,17 @@ function prompt(challenge) {
   const name = challenge.guid;
   switch (challenge.type) {
     case "OPTIONS":
-      return el(
-        "fieldset",
-        { "data-type": "OPTIONS" },
-        el("legend", {}, label),
-        ...(challenge.options ?? []).map((option, index) =>
-          el(
-            "label",
-            {},
-            el("input", {
-              type: "radio",
-              name,
-              value: option.value ?? "",
-              required: true,
-              checked: index === 0,
-            }),
-            ` ${option.label ?? option.value}`,
-          ),
-        ),
-      );
+      return choices(challenge.type, label, name, challenge.options, (option) => [
+        ` ${option.label ?? option.value}`,
+      ]);
     case "IMAGE_OPTIONS":
-      return el(
-        "fieldset",
-        { "data-type": "IMAGE_OPTIONS" },
-        el("legend", {}, label),
-        ...(challenge.image_options ?? []).map((option, index) =>
-          el(
-            "label",
-            { class: "image-option" },
-            el("input", {
-              type: "radio",
-              name,
-              value: option.value ?? "",
-              required: true,
-              checked: index === 0,
-            }),
-            " ",
-            option.data_uri?.startsWith("data:image/")
-              ? el("img", { src: option.data_uri, alt: option.label ?? "" })
-              : undefined,
-            ` ${option.label ?? ""}`,
-          ),
-        ),
-      );
+      return choices(challenge.type, label, name, challenge.image_options, (option) => [
+        " ",
+        option.data_uri?.startsWith("data:image/")
+          ? el("img", { src: option.data_uri, alt: option.label ?? "" })
+          : undefined,
+        ` ${option.label ?? ""}`,
+      ]);
     default:
       // TEXT, TOKEN, IMAGE_DATA, or a type MX adds later: show the label and take typed text.
       return el(
@@ -333,6 +301,23 @@ function prompt(challenge) {
         el("input", { name, type: "text", autocomplete: "one-time-code", required: true }),
       );
   }
+}
+
+/** One radio button per option (the first chosen), each labelled as `caption(option)` says. */
+function choices(type, label, name, options, caption) {
+  return el(
+    "fieldset",
+    { "data-type": type },
+    el("legend", {}, label),
+    ...(options ?? []).map((option, index) =>
+      el(
+        "label",
+        type === "IMAGE_OPTIONS" ? { class: "image-option" } : {},
+        el("input", { type: "radio", name, value: option.value ?? "", required: true, checked: index === 0 }),
+        ...caption(option),
+      ),
+    ),
+  );
 }
 
 $("mfa-form").addEventListener(
