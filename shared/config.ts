@@ -2,7 +2,7 @@
 // the subset it needs (a schema per role), so a function is never blocked by a variable it does not use,
 // and a missing or malformed variable fails the cold start with a message naming it.
 import * as z from "zod";
-import { DEFAULT_JOB_START_GRACE_SECONDS } from "./domain/connection";
+import { DEFAULT_JOB_START_GRACE_SECONDS, DEFAULT_POLL_MAX_WAIT_SECONDS } from "./domain/connection";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "./domain/sync";
 import { DEFAULT_CHANGE_RETENTION_DAYS } from "./feed/settings";
 
@@ -55,7 +55,7 @@ export const syncConfigSchema = mxConfigSchema.extend({
   /** A polling phase (connect, after an MFA answer, after identify) ends TIMED_OUT after this long. */
   POLL_PHASE_LIMIT_SECONDS: positiveInt(900),
   /** The longest Wait between two polls. */
-  POLL_MAX_WAIT_SECONDS: positiveInt(60).pipe(z.number().min(3)),
+  POLL_MAX_WAIT_SECONDS: positiveInt(DEFAULT_POLL_MAX_WAIT_SECONDS).pipe(z.number().min(3)),
   /** How far back the first sync reads transactions. */
   INITIAL_HISTORY_DAYS: positiveInt(730),
   /** How far back a refresh reads transactions (new ones, and pending ones that posted or vanished). */
