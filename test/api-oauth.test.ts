@@ -263,8 +263,10 @@ describe("the callback's defences: nothing changes on a bad state", () => {
     const redirect = await clickAtBank(member.oauth_window_uri, "authorize");
     const genuine = decodeURIComponent(redirect.pathname.split("/").pop() ?? "");
     const [payload = "", signature = ""] = genuine.split(".");
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
-    const tampered = `${Buffer.from(JSON.stringify({ ...claims, u: "someone-else" })).toString("base64url")}.${signature}`;
+    // The payload is sealed: tampering flips one of its bits.
+    const bytes = Buffer.from(payload, "base64url");
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    const tampered = `${bytes.toString("base64url")}.${signature}`;
     const otherKey = signOauthState(
       deriveApiKeys("x".repeat(40)).oauthState,
       { userId: sub, memberGuid: member.guid },

@@ -1,7 +1,16 @@
-// The OAuth callback's `state`: a signed, short-lived, single-use token that names the user and member.
-// Format: base64url(JSON payload) "." base64url(HMAC-SHA256(payload)). The key comes from Secrets
-// Manager; the nonce makes each state single-use (OnceStore.claim) once the signature and expiry hold.
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+// The OAuth callback's `state`: a sealed, short-lived, single-use token that names the user and member.
+// It travels through MX and the user's browser (URL bar, history, the bank's logs), so it is opaque:
+// format base64url(IV ‖ AES-256-CTR(JSON payload)) "." base64url(HMAC-SHA256 of the first part), encrypt-
+// then-MAC with two keys derived from the state key. The key comes from Secrets Manager; the nonce makes
+// each state single-use (OnceStore) once the MAC and expiry hold.
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
 import * as z from "zod";
 import { memberGuidSchema, userIdSchema } from "./schemas";
 
@@ -17,7 +26,7 @@ export interface OauthState {
 }
 
 export interface ApiKeys {
-  /** Signs OAuth states. */
+  /** Seals OAuth states (encrypt-then-MAC keys are derived from it). */
   oauthState: Buffer;
   /** Keys the HMAC that turns a create-member request into its idempotency id. */
   memberId: Buffer;
@@ -47,7 +56,29 @@ const payloadSchema = z.strictObject({
   e: z.number().int().positive(),
 });
 
-const mac = (key: Buffer, payload: string) => createHmac("sha256", key).update(payload).digest();
+/** The state key split in two (HKDF labels), so the cipher and the MAC never share a key. */
+const stateKeys = (key: Buffer) => ({
+  cipher: Buffer.from(hkdfSync("sha256", key, "mx-connect", "oauth-state/cipher", 32)),
+  mac: Buffer.from(hkdfSync("sha256", key, "mx-connect", "oauth-state/mac", 32)),
+});
+
+const IV_BYTES = 16;
+
+const mac = (key: Buffer, sealed: string) => createHmac("sha256", key).update(sealed).digest();
+
+function seal(key: Buffer, plaintext: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv("aes-256-ctr", key, iv);
+  return Buffer.concat([iv, cipher.update(plaintext, "utf8"), cipher.final()]).toString("base64url");
+}
+
+/** Undefined when `sealed` is too short to hold an IV and a payload. */
+function unseal(key: Buffer, sealed: string): string | undefined {
+  const bytes = Buffer.from(sealed, "base64url");
+  if (bytes.length <= IV_BYTES) return undefined;
+  const decipher = createDecipheriv("aes-256-ctr", key, bytes.subarray(0, IV_BYTES));
+  return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES)), decipher.final()]).toString("utf8");
+}
 
 export function signOauthState(
   key: Buffer,
@@ -61,26 +92,29 @@ export function signOauthState(
     nonce: randomBytes(16).toString("base64url"),
     expiresAt: now.getTime() + Math.min(ttlMs, OAUTH_STATE_TTL_MS),
   };
-  const payload = Buffer.from(
+  const keys = stateKeys(key);
+  const sealed = seal(
+    keys.cipher,
     JSON.stringify({ v: 1, u: state.userId, m: state.memberGuid, n: state.nonce, e: state.expiresAt }),
-  ).toString("base64url");
-  return { token: `${payload}.${mac(key, payload).toString("base64url")}`, state };
+  );
+  return { token: `${sealed}.${mac(keys.mac, sealed).toString("base64url")}`, state };
 }
 
 export type VerifiedState = { ok: true; state: OauthState } | { ok: false; reason: "forged" | "expired" };
 
-/** Checks signature (constant time) then expiry. Pure: claiming the nonce is the caller's next step. */
+/** Checks the MAC (constant time), then opens the payload and checks expiry. Pure: claiming the nonce is the caller's next step. */
 export function verifyOauthState(key: Buffer, token: string, now: Date): VerifiedState {
-  const [payload, signature, extra] = token.split(".");
-  if (!payload || !signature || extra !== undefined) return { ok: false, reason: "forged" };
+  const [sealed, signature, extra] = token.split(".");
+  if (!sealed || !signature || extra !== undefined) return { ok: false, reason: "forged" };
+  const keys = stateKeys(key);
   const given = Buffer.from(signature, "base64url");
-  const expected = mac(key, payload);
+  const expected = mac(keys.mac, sealed);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: "forged" };
   }
   let decoded: unknown;
   try {
-    decoded = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+    decoded = JSON.parse(unseal(keys.cipher, sealed) ?? "");
   } catch {
     return { ok: false, reason: "forged" };
   }
