@@ -61,6 +61,8 @@ export interface MemberRecord {
   products?: Partial<Record<MxProduct, ProductAvailability>>;
   /** The oldest transaction date (YYYY-MM-DD) stored for the member: how far back its history goes. */
   historyFrom?: string;
+  /** When the member's deletion started (ISO): it is DELETING, its purge under way. Absent otherwise. */
+  deletingAt?: string;
   sync: SyncState;
   createdAt: string;
   updatedAt: string;
@@ -129,7 +131,24 @@ export interface MemberStore {
   ): Promise<void>;
   /** Returns and clears the waiting task token (single use); undefined when nothing waits. */
   takeChallengeTaskToken(userId: string, memberGuid: string): Promise<string | undefined>;
-  /** The one owner of deletion: every owner, account and transaction row of the member, then the member. */
+  /**
+   * Starts the member's deletion (one conditional write, idempotent: the first `deletingAt` stays): from
+   * then on no run holds or takes its lease, no row of it is written, it leaves the refresh index and a
+   * waiting challenge is dropped. Returns the member as it was just before (the run to stop), undefined
+   * when it does not exist.
+   */
+  markDeleting(userId: string, memberGuid: string): Promise<MemberRecord | undefined>;
+  /**
+   * One step of the purge: deletes up to `maxRows` of the member's rows (transactions with their change-log
+   * `removed` entries, owners, accounts, sync history); when none is left, the member-guid alias and the
+   * member item, last. `done` once the member item is gone. Resumable: each step starts from what is stored.
+   */
+  purgeMember(
+    userId: string,
+    memberGuid: string,
+    maxRows: number,
+  ): Promise<{ removed: number; done: boolean }>;
+  /** The one owner of deletion, at once: purgeMember until done (tests, scripts; the API purges in the background). */
   deleteMember(userId: string, memberGuid: string): Promise<void>;
   /**
    * Members for the scheduled refresh, paged by an opaque cursor: those whose last sync ended SYNCED, and
@@ -242,8 +261,17 @@ export interface ChangeLog {
   ): Promise<{ rows: SnapshotRow[]; next?: SnapshotPosition }>;
 }
 
-/** Short-lived single-use records (OAuth states, idempotency keys), expired by DynamoDB TTL. */
+/**
+ * Short-lived single-use records (OAuth states, a create in flight), expired by DynamoDB TTL. An expired
+ * record counts as absent. `note` is a short marker kept with the record (what became of it).
+ */
 export interface OnceStore {
-  /** Records `key` if it was never recorded; false when it already was (replay). */
-  claim(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Records `key` (with `note`) if no live record has it; false when one does (replay, or work in flight). */
+  claim(key: string, ttlSeconds: number, note?: string): Promise<boolean>;
+  /** The live record of `key`, or undefined. */
+  read(key: string): Promise<{ note?: string } | undefined>;
+  /** Replaces the note of `key`'s live record (nothing when there is none). */
+  mark(key: string, note: string): Promise<void>;
+  /** Forgets `key`, only while its note is still `note`: a claim held for work in flight, now done. */
+  release(key: string, note: string): Promise<void>;
 }
