@@ -2,7 +2,9 @@
 // `{"client_id","api_key"}`) is fetched by @middy/secrets-manager and cached for a few minutes, so a
 // rotated key is picked up without a redeploy; the client is rebuilt only when the secret's value changes.
 // The raw secret is removed from the context once the client is built: nothing downstream (a logger that
-// prints the context, a handler) can see it.
+// prints the context, a handler) can see it. Each invocation gets the client with a time budget that ends
+// before the function's own timeout (shared/mx/budget.ts), so a slow MX ends in MxDeadlineError, not in
+// a killed function.
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { MiddlewareObj } from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
@@ -11,7 +13,8 @@ import type { Context } from "aws-lambda";
 import * as z from "zod";
 import { countingFetch } from "../history/mx-calls";
 import type { MxApi } from "../mx/api";
-import { createMxClient } from "../mx/client";
+import { mxBudget } from "../mx/budget";
+import { createMxClient, type MxClient } from "../mx/client";
 
 /** How long a fetched secret is reused before Secrets Manager is asked again. */
 export const MX_SECRET_TTL_MS = 5 * 60_000;
@@ -46,10 +49,10 @@ export const mxSecret = (options: MxClientOptions) =>
     disablePrefetch: true,
   });
 
-let built: { baseUrl: string; clientId: string; apiKey: string; client: MxApi } | undefined;
+let built: { baseUrl: string; clientId: string; apiKey: string; client: MxClient } | undefined;
 
 /** One MX client per (base URL, secret value): reused across invocations, rebuilt after a rotation. */
-export function mxClientFor(baseUrl: string, secret: unknown, secretId = "the MX secret"): MxApi {
+export function mxClientFor(baseUrl: string, secret: unknown, secretId = "the MX secret"): MxClient {
   const parsed = mxSecretSchema.safeParse(secret);
   if (!parsed.success) {
     throw new MxSecretInvalidError(`${secretId} must hold JSON {"client_id": "…", "api_key": "…"}`);
@@ -67,7 +70,10 @@ export function mxClientFor(baseUrl: string, secret: unknown, secretId = "the MX
   return built.client;
 }
 
-/** Builds `context.mx` from the secret `mxSecret()` fetched, then drops the raw secret from the context. */
+/**
+ * Builds `context.mx` from the secret `mxSecret()` fetched, with this invocation's time budget, then drops
+ * the raw secret from the context.
+ */
 export const mxClient = (options: MxClientOptions): MiddlewareObj<unknown, unknown, Error, MxContext> => ({
   before: (request) => {
     const context = request.context as MxContext & { mxSecret?: unknown };
@@ -75,6 +81,9 @@ export const mxClient = (options: MxClientOptions): MiddlewareObj<unknown, unkno
     delete context.mxSecret;
     // The cache's refresh timer must not keep a local process (tests, the embedded stack) alive.
     getCache(cacheKey(options.MX_SECRET_ID)).refresh?.unref?.();
-    context.mx = mxClientFor(options.MX_BASE_URL, secret, `Secret ${options.MX_SECRET_ID}`);
+    const remainingTime = () => context.getRemainingTimeInMillis();
+    context.mx = mxClientFor(options.MX_BASE_URL, secret, `Secret ${options.MX_SECRET_ID}`).withBudget(
+      mxBudget(remainingTime),
+    );
   },
 });

@@ -9,7 +9,7 @@ import type {
   PageRequest,
   TransactionQuery,
 } from "./api";
-import { MxConflictError, MxError, MxRateLimitedError, MxResponseError } from "./errors";
+import { MxConflictError, MxDeadlineError, MxError, MxRateLimitedError, MxResponseError } from "./errors";
 import { type MxRequest, MxTransport, type MxTransportOptions } from "./http";
 import { collectAll } from "./pages";
 import {
@@ -34,6 +34,11 @@ export type MxClientOptions = MxTransportOptions;
 export interface MxClient extends MxApi {
   /** Finds the user's member whose `id` is ours, reading every page of the user's members. */
   findMemberById(userGuid: string, id: string): Promise<Member | undefined>;
+  /**
+   * The same client with a time budget for every call (`remainingMs`, see MxTransportOptions): e.g. one
+   * per Lambda invocation, from its remaining time (shared/lambda/mx.ts).
+   */
+  withBudget(remainingMs: () => number): MxClient;
 }
 
 /** Largest `records_per_page` the spec allows: 1000 on member-scoped lists, 100 on institutions. */
@@ -108,9 +113,16 @@ export function createMxClient(options: MxClientOptions): MxClient {
           if (found) return found;
           throw error; // a conflict with something that is not ours (e.g. same credentials, other id)
         }
-        if (!(error instanceof MxError) || !error.retryable || attempt >= transport.retries) throw error;
+        if (
+          !(error instanceof MxError) ||
+          !error.retryable ||
+          error instanceof MxDeadlineError ||
+          attempt >= transport.retries
+        ) {
+          throw error;
+        }
         mayHaveLanded ||= !(error instanceof MxRateLimitedError);
-        await transport.sleep(transport.delayBeforeRetry(attempt, error));
+        await transport.waitBeforeRetry(attempt, error);
       }
     }
   }
@@ -131,6 +143,8 @@ export function createMxClient(options: MxClientOptions): MxClient {
     ).member;
 
   const client: MxClient = {
+    withBudget: (remainingMs) => createMxClient({ ...options, remainingMs }),
+
     async createUser(input) {
       const create = async () =>
         (

@@ -83,6 +83,22 @@ export class MxTimeoutError extends MxError {
     return true;
   }
 }
+/**
+ * The call's time budget ran out (the invocation's remaining time, less what it keeps for itself): the
+ * attempt in flight was cut short, or no retry could start and still end in time. `lastError` is the last
+ * attempt's failure, if there was one (its status and Retry-After are copied here).
+ */
+export class MxDeadlineError extends MxError {
+  override name = "MxDeadlineError";
+  readonly lastError: MxError | undefined;
+  constructor(message: string, details: MxErrorDetails & { lastError?: MxError }) {
+    super(message, { ...details, cause: details.cause ?? details.lastError });
+    this.lastError = details.lastError;
+  }
+  override get retryable(): boolean {
+    return true;
+  }
+}
 /** The connection failed (refused, reset, DNS). */
 export class MxNetworkError extends MxError {
   override name = "MxNetworkError";
@@ -119,7 +135,7 @@ export function errorForStatus(
   return new MxResponseError(message, all);
 }
 
-/** Errors worth trying again later: rate limiting, MX unavailable, timeouts, network failures. */
+/** Errors worth trying again later: rate limiting, MX unavailable, timeouts, an exhausted budget, network failures. */
 export function isTransientMxError(error: unknown): error is MxError {
   return error instanceof MxError && error.retryable;
 }

@@ -1,8 +1,16 @@
 // HTTP transport for the MX Platform API: auth and version headers, per-attempt timeout,
 // typed errors, response validation, and retries with capped exponential backoff and full
-// jitter (honouring Retry-After) for the calls that are safe to repeat.
+// jitter (honouring Retry-After) for the calls that are safe to repeat, all within the caller's
+// time budget when it gives one.
 import type * as z from "zod";
-import { errorForStatus, MxError, MxNetworkError, MxResponseError, MxTimeoutError } from "./errors";
+import {
+  errorForStatus,
+  MxDeadlineError,
+  MxError,
+  MxNetworkError,
+  MxResponseError,
+  MxTimeoutError,
+} from "./errors";
 
 export const MX_ACCEPT = "application/vnd.mx.api.v1+json";
 
@@ -39,6 +47,15 @@ export interface MxTransportOptions {
   /** Jitter source in [0, 1). Default Math.random. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The time left for this client's calls, in ms, read before every attempt and every wait: in a Lambda,
+   * its remaining time less what it keeps for itself (`mxBudget`, shared/mx/budget.ts). Each attempt's
+   * timeout is the smaller of `timeoutMs` and this; a retry whose wait would not leave `minAttemptMs` is
+   * not made; running out throws `MxDeadlineError`. Absent: no budget (retries bounded by `retries` only).
+   */
+  remainingMs?: () => number;
+  /** No attempt starts with less time left than this: it could hardly get an answer. Default 1 000. */
+  minAttemptMs?: number;
 }
 
 /**
@@ -87,6 +104,8 @@ export class MxTransport {
   private readonly onResponse: ((info: MxResponseInfo) => void) | undefined;
   private readonly random: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  private readonly remainingMs: (() => number) | undefined;
+  private readonly minAttemptMs: number;
 
   constructor(options: MxTransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -101,22 +120,53 @@ export class MxTransport {
     this.onResponse = options.onResponse;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
+    this.remainingMs = options.remainingMs;
+    this.minAttemptMs = options.minAttemptMs ?? 1_000;
   }
 
   /** Sends the request, retrying per its policy; resolves with the validated body or throws an MxError. */
   async send<T>(request: MxRequest<T>): Promise<MxResult<T>> {
+    const where = { method: request.method, path: fillPath(request.pathTemplate, request.pathParams ?? {}) };
     let mayHaveLanded = false;
+    let lastError: MxError | undefined;
     for (let attempt = 0; ; attempt++) {
+      const left = this.timeLeft();
+      if (left < this.minAttemptMs) throw outOfTime(where, attempt, lastError);
+      const timeoutMs = Math.floor(Math.min(this.timeoutMs, left));
       try {
-        return await this.sendOnce(request, mayHaveLanded);
+        return await this.sendOnce(request, mayHaveLanded, timeoutMs);
       } catch (error) {
+        // Cut short by the budget, not by timeoutMs: no time is left for anything else.
+        if (error instanceof MxTimeoutError && timeoutMs < this.timeoutMs) {
+          throw outOfTime(where, attempt + 1, error);
+        }
         if (!(error instanceof MxError) || attempt >= this.retries || !shouldRetry(error, request.retry)) {
           throw error;
         }
         mayHaveLanded ||= !isProvablyUnsent(error);
-        await this.sleep(this.delayBeforeRetry(attempt, error));
+        lastError = error;
+        await this.waitBeforeRetry(attempt, error, where);
       }
     }
+  }
+
+  /** Milliseconds left in the caller's budget (Infinity without one). */
+  timeLeft(): number {
+    return this.remainingMs ? this.remainingMs() : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Waits before retry number `attempt + 1`, or throws MxDeadlineError (carrying `error`) when the wait
+   * would not leave the budget time for that attempt.
+   */
+  async waitBeforeRetry(
+    attempt: number,
+    error: MxError,
+    where: { method: string; path: string } = error,
+  ): Promise<void> {
+    const delay = this.delayBeforeRetry(attempt, error);
+    if (delay + this.minAttemptMs > this.timeLeft()) throw outOfTime(where, attempt + 1, error);
+    await this.sleep(delay);
   }
 
   /**
@@ -133,7 +183,11 @@ export class MxTransport {
     return backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs, this.random);
   }
 
-  private async sendOnce<T>(request: MxRequest<T>, mayHaveLanded: boolean): Promise<MxResult<T>> {
+  private async sendOnce<T>(
+    request: MxRequest<T>,
+    mayHaveLanded: boolean,
+    timeoutMs: number,
+  ): Promise<MxResult<T>> {
     const { method, pathTemplate } = request;
     const path = fillPath(pathTemplate, request.pathParams ?? {});
     const url = new URL(this.baseUrl + path);
@@ -143,7 +197,7 @@ export class MxTransport {
     const headers: Record<string, string> = { Authorization: this.authorization, Accept: MX_ACCEPT };
     if (request.body !== undefined) headers["Content-Type"] = "application/json";
     const where = { method, path };
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const signal = AbortSignal.timeout(timeoutMs);
 
     let status: number;
     let text: string;
@@ -228,6 +282,26 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
+}
+
+/** The budget ran out after `attempts` attempts; `lastError` is how the last one failed. */
+function outOfTime(
+  where: { method: string; path: string },
+  attempts: number,
+  lastError: MxError | undefined,
+): MxDeadlineError {
+  const last = lastError
+    ? `; the last: ${lastError.name}${lastError.status ? ` ${lastError.status}` : ""}`
+    : "";
+  return new MxDeadlineError(
+    `MX ${where.method} ${where.path} ran out of its time budget after ${attempts} attempt(s)${last}`,
+    {
+      ...where,
+      ...(lastError?.status === undefined ? {} : { status: lastError.status }),
+      ...(lastError?.retryAfterMs === undefined ? {} : { retryAfterMs: lastError.retryAfterMs }),
+      ...(lastError ? { lastError } : {}),
+    },
+  );
 }
 
 function shouldRetry(error: MxError, policy: RetryPolicy): boolean {

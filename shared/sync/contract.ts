@@ -8,7 +8,12 @@ import { SYNC_TRIGGERS } from "../domain/triggers";
  * The MX error names the state machine retries (a task's thrown error's `name` is its Step Functions error
  * name): infra/workflow/definition.ts retries them, Finish explains them as "MX was unavailable".
  */
-export const TRANSIENT_MX_ERRORS = ["MxRateLimitedError", "MxUnavailableError", "MxTimeoutError"] as const;
+export const TRANSIENT_MX_ERRORS = [
+  "MxRateLimitedError",
+  "MxUnavailableError",
+  "MxTimeoutError",
+  "MxDeadlineError",
+] as const;
 
 /**
  * Identify / ExtendHistory met a job of another kind running at MX (409): the state machine asks again
