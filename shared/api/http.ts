@@ -16,6 +16,7 @@ import {
 } from "../domain/errors";
 import { logger, loggerContext } from "../lambda/logger";
 import {
+  MxDeadlineError,
   MxError,
   MxNetworkError,
   MxRateLimitedError,
@@ -118,7 +119,9 @@ function domainToHttp(error: unknown): ApiError | undefined {
 
 /** The one place an error becomes a response. Known errors say what went wrong; the rest say nothing. */
 export function errorResponse(failure: unknown): { result: HttpResult; log: "none" | "warn" | "error" } {
-  const error = domainToHttp(failure) ?? failure;
+  // Out of time after MX was busy or down: answered as that; out of time waiting on MX: 504.
+  const mx = failure instanceof MxDeadlineError ? (failure.lastError ?? failure) : failure;
+  const error = domainToHttp(failure) ?? mx;
   if (error instanceof ApiError) {
     return { result: errorJson(error.status, error.code, error.message, error.headers), log: "none" };
   }
@@ -140,11 +143,14 @@ export function errorResponse(failure: unknown): { result: HttpResult; log: "non
         503,
         "upstream_unavailable",
         "The bank data provider is unavailable. Try again later.",
+        error.retryAfterMs === undefined
+          ? {}
+          : { "Retry-After": String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
       ),
       log: "warn",
     };
   }
-  if (error instanceof MxTimeoutError) {
+  if (error instanceof MxTimeoutError || error instanceof MxDeadlineError) {
     return {
       result: errorJson(504, "upstream_timeout", "The bank data provider did not answer in time."),
       log: "warn",
