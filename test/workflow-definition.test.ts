@@ -120,6 +120,23 @@ describe("the synthesized sync definition", () => {
     }
   });
 
+  it("retries every Task, bounded, on a crashed function and on storage throttling (BatchWriteError included)", () => {
+    // Assess
+    for (const [name, task] of tasksIn(sync)) {
+      const retry = task.Retry as JsonObject[];
+      const errors = retry.flatMap((r) => r.ErrorEquals as string[]);
+      expect(errors, name).toEqual(
+        expect.arrayContaining([
+          "Lambda.Unknown",
+          "BatchWriteError",
+          "ProvisionedThroughputExceededException",
+          "ThrottlingException",
+        ]),
+      );
+      for (const retrier of retry) expect(retrier.MaxAttempts as number, name).toBeLessThanOrEqual(8);
+    }
+  });
+
   it("waits for the next poll by the Poll task's answer (SecondsPath), never under MX's 3 s first", () => {
     // Assess
     expect(state("WaitForAggregation")).toMatchObject({
@@ -550,5 +567,45 @@ describe("the sync workflow's routes", () => {
 
     // Assess
     expect(result).toMatchObject({ status: "FAILED", error: "SyncFinishFailed" });
+  });
+
+  it("reads a window of more than 1,000 pages (States.ArrayRange's limit) in chunks, every page once", async () => {
+    // Prepare: 1,001 pages of one transaction each (two chunks, the last one a single page)
+    const totalPages = 1001;
+
+    // Act
+    const { result, calls, finish } = await runSync({
+      "sync-transactions-page": () => ({ stored: 1, totalPages, totalEntries: totalPages }),
+    });
+
+    // Assess
+    expect(result).toEqual({ status: "SUCCEEDED", output: { outcome: "SYNCED" } });
+    const pages = (calls["sync-transactions-page"] ?? []).map((e) => e.page as number);
+    expect(pages).toHaveLength(totalPages);
+    expect(new Set(pages).size).toBe(totalPages);
+    expect(Math.max(...pages)).toBe(totalPages);
+    const counts = (finish as { counts: { transactionPages: number[][] } }).counts.transactionPages;
+    expect(counts).toEqual([Array.from({ length: totalPages }, () => 1)]);
+  }, 120_000);
+
+  it("reads a page again after its function crashed or its writes were throttled, and finishes SYNCED", async () => {
+    // Prepare
+    const attempts = new Map<unknown, number>();
+
+    // Act: page 2 crashes once (Lambda.Unknown), page 3's batch writes run out of attempts once
+    const { result, calls, finish } = await runSync({
+      "sync-transactions-page": (event) => {
+        const seen = (attempts.get(event.page) ?? 0) + 1;
+        attempts.set(event.page, seen);
+        if (event.page === 2 && seen === 1) throw new NamedError("Lambda.Unknown");
+        if (event.page === 3 && seen === 1) throw new NamedError("BatchWriteError");
+        return { stored: event.page === 3 ? 5 : 1000, totalPages: 3, totalEntries: 2005 };
+      },
+    });
+
+    // Assess
+    expect(result).toEqual({ status: "SUCCEEDED", output: { outcome: "SYNCED" } });
+    expect(calls["sync-transactions-page"]?.map((e) => e.page).sort()).toEqual([1, 2, 2, 3, 3]);
+    expect(finish).toMatchObject({ counts: { transactionPages: [[1000, 1000, 5]] } });
   });
 });

@@ -14,6 +14,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Construct } from "constructs";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS, DEFAULT_MAX_CHALLENGE_ROUNDS } from "../../shared/domain/sync";
+import { RETRYABLE_STORAGE_ERRORS } from "../../shared/storage/errors";
 import { MX_JOB_BUSY_ERROR, TRANSIENT_MX_ERRORS } from "../../shared/sync/contract";
 
 /** The Lambda behind each task (see /functions). */
@@ -46,6 +47,19 @@ export const LAMBDA_SERVICE_ERRORS = [
   "Lambda.ClientExecutionTimeoutException",
   "Lambda.TooManyRequestsException",
 ];
+
+/**
+ * A function that crashed (process exit, out of memory) or ran past its timeout: Step Functions reports
+ * Lambda's unhandled errors as `Lambda.Unknown` (docs: "Handle Lambda service exceptions"); the runtime's
+ * own names are listed too, as some runs surface them. Worth one more try: every task is safe to repeat.
+ */
+export const LAMBDA_CRASH_ERRORS = ["Lambda.Unknown", "Runtime.ExitError", "Sandbox.Timedout"];
+
+/**
+ * States.ArrayRange returns at most 1,000 items (Step Functions quota): a window's pages are listed in
+ * chunks of this many, so any page count is valid.
+ */
+export const PAGE_CHUNK_SIZE = 1000;
 
 /** MX asks integrators to wait at least 3 s between status polls. */
 const FIRST_POLL_DELAY = Duration.seconds(3);
@@ -267,14 +281,48 @@ export function buildSyncDefinition(
       )
       .otherwise(storePage),
   );
+  // Pages 1..N in chunks of at most PAGE_CHUNK_SIZE (States.ArrayRange's limit), one chunk at a time so
+  // MX still sees at most transactionPageConcurrency reads at once. The state holds one count per page.
+  const chunkPages = (id: string, lastPage: string) =>
+    sfn.Pass.jsonPath(scope, id, {
+      parameters: { pages: J.arrayRange(J.numberAt("$.chunkStart"), J.numberAt(lastPage), 1) },
+      resultPath: "$.pageList",
+    }).next(storePages);
+  const storeChunks = sfn.Map.jsonPath(scope, "StoreTransactionPageChunks", {
+    itemsPath: "$.pageChunks.starts",
+    itemSelector: {
+      ...pageInput,
+      first: J.objectAt("$.first"),
+      chunkStart: J.numberAt("$$.Map.Item.Value"),
+    },
+    maxConcurrency: 1,
+    // One flat list of per-page counts for the window, as with a single chunk (every chunk list has ≥ 2
+    // counts here: page 1 is in the first chunk and N ≥ 2, so the path always matches a list).
+    resultSelector: { pages: J.listAt("$[*][*]") },
+    outputPath: "$.pages",
+  }).itemProcessor(
+    sfn.Pass.jsonPath(scope, "ChunkEnd", {
+      parameters: { end: J.mathAdd(J.numberAt("$.chunkStart"), PAGE_CHUNK_SIZE - 1) },
+      resultPath: "$.chunk",
+    }).next(
+      sfn.Choice.jsonPath(scope, "IsLastChunk")
+        .when(
+          sfn.Condition.numberGreaterThanEqualsJsonPath("$.chunk.end", "$.first.totalPages"),
+          chunkPages("ListLastChunkPages", "$.first.totalPages"),
+        )
+        .otherwise(chunkPages("ListChunkPages", "$.chunk.end")),
+    ),
+  );
   const windowPages = storeFirstPage.next(
     sfn.Choice.jsonPath(scope, "MoreTransactionPages")
       .when(
         sfn.Condition.numberGreaterThan("$.first.totalPages", 1),
-        sfn.Pass.jsonPath(scope, "ListTransactionPages", {
-          parameters: { pages: J.arrayRange(1, J.numberAt("$.first.totalPages"), 1) },
-          resultPath: "$.pageList",
-        }).next(storePages),
+        sfn.Pass.jsonPath(scope, "ListTransactionPageChunks", {
+          parameters: {
+            starts: J.arrayRange(1, J.numberAt("$.first.totalPages"), PAGE_CHUNK_SIZE),
+          },
+          resultPath: "$.pageChunks",
+        }).next(storeChunks),
       )
       .otherwise(
         sfn.Pass.jsonPath(scope, "SinglePage", {
@@ -326,7 +374,10 @@ export function buildSyncDefinition(
   return definition;
 }
 
-/** The task builders: every Lambda task retries Lambda service errors and transient MX errors. */
+/**
+ * The task builders: every Lambda task retries Lambda service errors, a crashed function, transient MX errors
+ * and throttled storage, each bounded (a few attempts, capped full-jitter backoff).
+ */
 function taskBuilders(scope: Construct) {
   const retried = <T extends sfn.TaskStateBase>(task: T): T => {
     task.addRetry({
@@ -339,6 +390,23 @@ function taskBuilders(scope: Construct) {
     });
     task.addRetry({
       errors: [...TRANSIENT_MX_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      maxDelay: Duration.seconds(30),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    task.addRetry({
+      errors: LAMBDA_CRASH_ERRORS,
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 3,
+      maxDelay: Duration.seconds(10),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    // DynamoDB throttling outlasted the SDK's and the batch writer's own retries: back off longer.
+    task.addRetry({
+      errors: [...RETRYABLE_STORAGE_ERRORS],
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 5,

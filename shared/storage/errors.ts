@@ -38,3 +38,16 @@ export class SyncLeaseLostError extends Error {
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === "ConditionalCheckFailedException";
 }
+
+/**
+ * Storage errors worth running the task again for (the state machine retries them, bounded): the batch
+ * writer's unprocessed items after its own attempts (sustained throttling), and DynamoDB's throttling and
+ * 5xx errors once the SDK's own retries are spent. Writes are upserts by key, so a repeated task is safe.
+ */
+export const RETRYABLE_STORAGE_ERRORS = [
+  "BatchWriteError",
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "InternalServerError",
+] as const;
