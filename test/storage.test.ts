@@ -538,6 +538,10 @@ describe("owners, accounts and deletion", () => {
   it("lists owners per member and accounts per user, and gets one account", async () => {
     // Prepare
     const { stores } = await freshStores();
+    // Rows are written only for a stored member (no orphans).
+    for (const [user, guid] of [["alice", "MBR-1"], ["alice", "MBR-2"], ["bob", "MBR-3"]] as const) {
+      await stores.members.putMember(member(user, guid));
+    }
     await stores.bankData.putAccountOwners("alice", "MBR-1", [{ guid: "ACO-1", owner_name: "Alice" }]);
     await stores.bankData.putAccountOwners("alice", "MBR-2", [{ guid: "ACO-2", owner_name: "Al" }]);
     await stores.bankData.putAccounts("alice", "MBR-1", [{ guid: "ACT-1", name: "Checking" }]);

@@ -1,7 +1,7 @@
 // BankDataStore on the table: owners and accounts in the user's partition, transactions in one partition
 // per account (date index for ranges), written in batches; and the deletion of a member's rows, which the
 // member store calls (it alone deletes members: rows first, the member item last).
-import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   type Account,
   type AccountOwner,
@@ -24,17 +24,21 @@ import {
   dateKeyFrom,
   dateKeyTo,
   dayOfDateKey,
+  type Item,
   isTransactionCursorKey,
   keyOf,
   memberKey,
   ownerKey,
   ownerSkPrefix,
   pendingOf,
+  syncCallsSkPrefix,
+  syncRunSkPrefix,
   transactionDateKey,
   transactionKey,
   transactionsPk,
   userPk,
 } from "./keys";
+import { DELETING_AT } from "./member-item";
 import type { BankDataStore, TransactionQuery } from "./ports";
 import { checkDay, checkLimit, countAll, pageOf, queryAll } from "./query";
 import {
@@ -50,6 +54,8 @@ export class DynamoBankDataStore implements BankDataStore {
   constructor(private readonly context: StoreContext) {}
 
   async putAccountOwners(userId: string, memberGuid: string, owners: AccountOwner[]): Promise<number> {
+    if (owners.length === 0) return 0;
+    await this.claimWrite(userId, memberGuid, new Set(owners.flatMap((owner) => owner.account_guid ?? [])));
     const rows = uniqueBy(owners, (owner) => owner.guid).map((owner) =>
       put({
         ...stripUndefinedDeep(accountOwnerSchema.parse(owner)),
@@ -62,6 +68,8 @@ export class DynamoBankDataStore implements BankDataStore {
   }
 
   async putAccounts(userId: string, memberGuid: string, accounts: Account[]): Promise<number> {
+    if (accounts.length === 0) return 0;
+    await this.claimWrite(userId, memberGuid, new Set(accounts.map((account) => account.guid)));
     const rows = uniqueBy(accounts, (account) => account.guid).map((account) =>
       put({
         ...stripUndefinedDeep(accountSchema.parse(account)),
@@ -104,24 +112,7 @@ export class DynamoBankDataStore implements BankDataStore {
         ...(transaction.status === "PENDING" ? { [PENDING_OF]: pendingOf(userId, memberGuid) } : {}),
       });
     });
-    const key = memberKey(userId, memberGuid);
-    const recorded = await conditionalWrite(
-      this.context,
-      key,
-      () =>
-        this.context.doc.send(
-          new UpdateCommand({
-            TableName: this.context.tableName,
-            Key: key,
-            UpdateExpression: "ADD #accountGuids :accountGuids",
-            ConditionExpression: "attribute_exists(#pk)",
-            ExpressionAttributeNames: { "#accountGuids": "accountGuids", "#pk": PARTITION_KEY },
-            ExpressionAttributeValues: { ":accountGuids": accountGuids },
-          }),
-        ),
-      "missing",
-    );
-    if (!recorded.written) throw new MemberNotFoundError(userId, memberGuid);
+    await this.claimWrite(userId, memberGuid, accountGuids);
     // Each row with its change-log entry (the changes feed reads those).
     return writeWithChanges(this.context, { userId, memberGuid }, rows);
   }
@@ -308,6 +299,45 @@ export class DynamoBankDataStore implements BankDataStore {
     return result.Item !== undefined;
   }
 
+  /**
+   * Before any row of the member is written: records the rows' account guids on the member (so its rows
+   * can be found and deleted even if its accounts were never stored), in one conditional update that fails
+   * with MemberNotFoundError when the member is gone or being deleted (`deletingAt`): a sync that raced
+   * the delete writes no row after it started. A writer that passed this check just before the mark
+   * finishes within its Lambda's timeout, and the purge starts only after that (MEMBER_PURGE).
+   */
+  private async claimWrite(userId: string, memberGuid: string, accountGuids: Set<string>): Promise<void> {
+    const key = memberKey(userId, memberGuid);
+    const names = { "#pk": PARTITION_KEY, "#deletingAt": DELETING_AT };
+    const condition = "attribute_exists(#pk) AND attribute_not_exists(#deletingAt)";
+    const recorded = await conditionalWrite(
+      this.context,
+      key,
+      () =>
+        this.context.doc.send(
+          new UpdateCommand({
+            TableName: this.context.tableName,
+            Key: key,
+            ConditionExpression: condition,
+            // Nothing to add (an owner without an account guid): the same condition on a no-op update.
+            ...(accountGuids.size > 0
+              ? {
+                  UpdateExpression: "ADD #accountGuids :accountGuids",
+                  ExpressionAttributeNames: { ...names, "#accountGuids": "accountGuids" },
+                  ExpressionAttributeValues: { ":accountGuids": accountGuids },
+                }
+              : {
+                  UpdateExpression: "REMOVE #noSuchAttribute",
+                  ExpressionAttributeNames: { ...names, "#noSuchAttribute": "claimWrite" },
+                }),
+          }),
+        ),
+      // Missing or deleting: either way no row of it may be written.
+      "ignore",
+    );
+    if (!recorded.written) throw new MemberNotFoundError(userId, memberGuid);
+  }
+
   private write(requests: WriteRequest[]): Promise<number> {
     return batchWrite(this.context.doc, this.context.tableName, requests, this.context.batch);
   }
@@ -350,43 +380,67 @@ async function memberAccountGuids(
 }
 
 /**
- * Deletes every owner, account and transaction row of the member (not the member item), batched. Only
- * MemberStore.deleteMember calls it, before deleting the member item.
+ * Deletes up to `limit` of the member's rows (not the member item) and returns how many: its transactions
+ * first (each with its `removed` entry in the change log), then its owners, accounts and sync history. 0
+ * means none is left. Each call starts again from what is still stored, so a purge resumed after a crash
+ * needs no cursor. Only MemberStore.purgeMember calls it, before deleting the member item.
  */
 export async function deleteMemberRows(
   context: StoreContext,
   userId: string,
   memberGuid: string,
-): Promise<void> {
-  const deletes: WriteRequest[] = [];
+  limit: number,
+): Promise<number> {
+  const keys: Item[] = [];
+  const collect = async (input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">) => {
+    let startKey: Record<string, unknown> | undefined;
+    while (keys.length < limit) {
+      const result = await context.doc.send(
+        new QueryCommand({
+          ...input,
+          TableName: context.tableName,
+          ProjectionExpression: "#pk, #sk",
+          Limit: limit - keys.length,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      keys.push(...(result.Items ?? []).map(keyOf));
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) return;
+    }
+  };
+  const names = { "#pk": PARTITION_KEY, "#sk": SORT_KEY };
   for (const accountGuid of await memberAccountGuids(context, userId, memberGuid)) {
-    const transactions = await queryAll(context, {
+    await collect({
       KeyConditionExpression: "#pk = :pk",
       FilterExpression: "#memberGuid = :memberGuid",
-      ProjectionExpression: "#pk, #sk",
-      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY, "#memberGuid": "memberGuid" },
+      ExpressionAttributeNames: { ...names, "#memberGuid": "memberGuid" },
       ExpressionAttributeValues: { ":pk": transactionsPk(accountGuid), ":memberGuid": memberGuid },
     });
-    deletes.push(...transactions.map(keyOf).map(del));
   }
-  const ownersAndAccounts = await queryAll(context, {
-    KeyConditionExpression: "#pk = :pk",
-    FilterExpression: "#memberGuid = :memberGuid AND #entity IN (:owner, :account)",
-    ProjectionExpression: "#pk, #sk",
-    ExpressionAttributeNames: {
-      "#pk": PARTITION_KEY,
-      "#sk": SORT_KEY,
-      "#memberGuid": "memberGuid",
-      "#entity": "entity",
-    },
+  // The user's partition: the member's owners, accounts and run history (the member item stays, last).
+  for (const prefix of [
+    ownerSkPrefix(memberGuid),
+    syncRunSkPrefix(memberGuid),
+    syncCallsSkPrefix(memberGuid),
+  ]) {
+    await collect({
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ":pk": userPk(userId), ":prefix": prefix },
+    });
+  }
+  await collect({
+    KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+    FilterExpression: "#memberGuid = :memberGuid",
+    ExpressionAttributeNames: { ...names, "#memberGuid": "memberGuid" },
     ExpressionAttributeValues: {
       ":pk": userPk(userId),
+      ":prefix": ACCOUNT_SK_PREFIX,
       ":memberGuid": memberGuid,
-      ":owner": "owner",
-      ":account": "account",
     },
   });
-  deletes.push(...ownersAndAccounts.map(keyOf).map(del));
   // Each transaction deleted with its removal entry in the change log (the changes feed reports it).
-  await writeWithChanges(context, { userId, memberGuid }, deletes);
+  return writeWithChanges(context, { userId, memberGuid }, keys.slice(0, limit).map(del));
 }

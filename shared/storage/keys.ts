@@ -123,10 +123,12 @@ export const syncRunKey = (
   [PARTITION_KEY]: userPk(userId),
   [SORT_KEY]: `${syncRunSkPrefix(memberGuid)}${startedAt}#${runId}`,
 });
+/** Every run MX request counter of a member (the purge deletes them with the member). */
+export const syncCallsSkPrefix = (memberGuid: string) => `SYNCCALLS#${memberGuid}#`;
 /** A run's MX request counter, added to by each task (not under syncRunSkPrefix: listing never sees it). */
 export const syncCallsKey = (userId: string, memberGuid: string, runId: string): ItemKey => ({
   [PARTITION_KEY]: userPk(userId),
-  [SORT_KEY]: `SYNCCALLS#${memberGuid}#${runId}`,
+  [SORT_KEY]: `${syncCallsSkPrefix(memberGuid)}${runId}`,
 });
 /** Whether a history cursor's key is one of this user's member's runs (so a cursor cannot steer the query). */
 export const isSyncRunCursorKey = (userId: string, memberGuid: string, pk: string, sk: string) =>

@@ -13,6 +13,12 @@ export const PRODUCT_ATTRIBUTES = {
   extendedHistory: "productExtendedHistory",
 } as const satisfies Record<MxProduct, string>;
 
+/**
+ * Set once when the member's deletion starts (ISO): from then on no sync takes its lease or writes its rows,
+ * and the purge deletes it. Its presence is the member's DELETING state.
+ */
+export const DELETING_AT = "deletingAt";
+
 const availabilitySchema = z.enum(["AVAILABLE", "NOT_ENABLED", "NOT_SUPPORTED"]);
 
 const syncStateSchema = z.object({
@@ -48,6 +54,7 @@ const memberItemSchema = z.object({
   productIdentity: availabilitySchema.optional(),
   productExtendedHistory: availabilitySchema.optional(),
   historyFrom: z.string().optional(),
+  [DELETING_AT]: z.string().optional(),
   sync: syncStateSchema,
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -16,13 +16,16 @@ import {
   refreshId,
   userPk,
 } from "./keys";
-import { PRODUCT_ATTRIBUTES, syncAssignments, toMemberRecord } from "./member-item";
+import { DELETING_AT, PRODUCT_ATTRIBUTES, syncAssignments, toMemberRecord } from "./member-item";
 import type { MemberRecord, MemberStore, MxProduct, ProductAvailability, SyncState } from "./ports";
 import { checkLimit, pageOf, queryAll } from "./query";
 import { MEMBERS_TO_REFRESH_INDEX, PARTITION_KEY, REFRESH_ID, SORT_KEY } from "./table";
 
 /** Default life of a waiting challenge's task token when the caller gives none. */
 export const DEFAULT_CHALLENGE_TTL_SECONDS = 3600;
+
+/** Rows a step of `deleteMember` (everything at once, outside the background purge) deletes. */
+const DELETE_AT_ONCE_ROWS = 5000;
 
 type MemberUpdate = {
   UpdateExpression: string;
@@ -158,9 +161,11 @@ export class DynamoMemberStore implements MemberStore {
       {
         UpdateExpression: "SET #sync.#run = :run, #sync.#lease = :lease, #updatedAt = :updatedAt",
         ConditionExpression:
-          "attribute_exists(#pk) AND (attribute_not_exists(#sync.#run) OR #sync.#lease < :now OR #sync.#run = :run)",
+          "attribute_exists(#pk) AND attribute_not_exists(#deletingAt) AND " +
+          "(attribute_not_exists(#sync.#run) OR #sync.#lease < :now OR #sync.#run = :run)",
         ExpressionAttributeNames: {
           "#pk": PARTITION_KEY,
+          "#deletingAt": DELETING_AT,
           "#sync": "sync",
           "#run": "syncRun",
           "#lease": "leaseExpiresAt",
@@ -338,18 +343,57 @@ export class DynamoMemberStore implements MemberStore {
     return typeof token === "string" ? token : undefined;
   }
 
-  /**
-   * The one way to delete a member: its owners, accounts and transactions first, the member item last, so
-   * an interrupted delete leaves the member visible and a retry finishes it.
-   */
-  async deleteMember(userId: string, memberGuid: string): Promise<void> {
-    await deleteMemberRows(this.context, userId, memberGuid);
-    await this.context.doc.send(
-      new DeleteCommand({ TableName: this.table, Key: memberKey(userId, memberGuid) }),
+  async markDeleting(userId: string, memberGuid: string): Promise<MemberRecord | undefined> {
+    const now = isoDate(this.context.now());
+    const write = await this.update(
+      userId,
+      memberGuid,
+      {
+        // The lease goes with the mark: the run holding it stops at its next lease check (updateSync,
+        // finishSync) even if stopping its execution failed, and acquireSyncLease refuses a DELETING member.
+        UpdateExpression:
+          "SET #deletingAt = if_not_exists(#deletingAt, :now), #updatedAt = :now " +
+          "REMOVE #sync.#run, #sync.#lease, #refreshId, #challenges, #token, #tokenExpiry",
+        ConditionExpression: "attribute_exists(#pk)",
+        ExpressionAttributeNames: {
+          "#pk": PARTITION_KEY,
+          "#deletingAt": DELETING_AT,
+          "#updatedAt": "updatedAt",
+          "#sync": "sync",
+          "#run": "syncRun",
+          "#lease": "leaseExpiresAt",
+          "#refreshId": REFRESH_ID,
+          "#challenges": "challenges",
+          "#token": "challengeTaskToken",
+          "#tokenExpiry": "challengeExpiresAt",
+        },
+        ExpressionAttributeValues: { ":now": now },
+        ReturnValues: "ALL_OLD",
+      },
+      "missing",
     );
+    return write.written ? this.record(write.output.Attributes ?? {}) : undefined;
+  }
+
+  purgeMemberRows(userId: string, memberGuid: string, maxRows: number): Promise<number> {
+    return deleteMemberRows(this.context, userId, memberGuid, maxRows);
+  }
+
+  async deleteMemberItem(userId: string, memberGuid: string): Promise<void> {
     await this.context.doc.send(
       new DeleteCommand({ TableName: this.table, Key: memberAliasKey(memberGuid) }),
     );
+    await this.context.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: memberKey(userId, memberGuid) }),
+    );
+  }
+
+  /** Rows first, the member item last, so an interrupted delete leaves the member and a retry finishes it. */
+  async deleteMember(userId: string, memberGuid: string): Promise<void> {
+    while ((await this.purgeMemberRows(userId, memberGuid, DELETE_AT_ONCE_ROWS)) > 0) {
+      // each step deleted some rows; the next one starts from what is left
+    }
+    await this.deleteMemberItem(userId, memberGuid);
   }
 
   /**

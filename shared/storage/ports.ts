@@ -140,15 +140,13 @@ export interface MemberStore {
   markDeleting(userId: string, memberGuid: string): Promise<MemberRecord | undefined>;
   /**
    * One step of the purge: deletes up to `maxRows` of the member's rows (transactions with their change-log
-   * `removed` entries, owners, accounts, sync history); when none is left, the member-guid alias and the
-   * member item, last. `done` once the member item is gone. Resumable: each step starts from what is stored.
+   * `removed` entries, owners, accounts, sync history) and returns how many; 0 when none is left.
+   * Resumable: each step starts from what is still stored.
    */
-  purgeMember(
-    userId: string,
-    memberGuid: string,
-    maxRows: number,
-  ): Promise<{ removed: number; done: boolean }>;
-  /** The one owner of deletion, at once: purgeMember until done (tests, scripts; the API purges in the background). */
+  purgeMemberRows(userId: string, memberGuid: string, maxRows: number): Promise<number>;
+  /** The purge's last step, once no row is left: the member-guid alias, then the member item. */
+  deleteMemberItem(userId: string, memberGuid: string): Promise<void>;
+  /** Deletion at once: purgeMemberRows until none is left, then deleteMemberItem (tests, scripts; the API purges in the background). */
   deleteMember(userId: string, memberGuid: string): Promise<void>;
   /**
    * Members for the scheduled refresh, paged by an opaque cursor: those whose last sync ended SYNCED, and
