@@ -10,6 +10,7 @@ export type ApiErrorCode =
   | "unauthorized"
   | "not_found"
   | "conflict"
+  | "create_in_progress"
   | "no_challenge"
   | "unprocessable"
   | CreateMemberRefusal
