@@ -1,14 +1,14 @@
 // The Connect API's member use cases. Each takes its ports (MX, stores, workflow, keys, clock) and the
 // caller's user id; a guid the user does not own is NotFound exactly like a missing one.
-import type { EventPublisher } from "../events/ports";
+import { randomUUID } from "node:crypto";
 import type { MxApi } from "../mx/api";
 import { MxBadRequestError, MxConflictError, MxNotFoundError } from "../mx/errors";
 import type { Member } from "../mx/schemas";
-import type { MemberRecord, MemberStore } from "../storage/ports";
+import type { MemberRecord, MemberStore, OnceStore } from "../storage/ports";
 import { initialRunName, userRefreshRunName } from "../sync/names";
 import type { SfnPort } from "../sync/sfn";
 import { startSync } from "../sync/start-sync";
-import { BadRequestError, NotFoundError } from "./errors";
+import { ApiError, BadRequestError, ConflictError, NotFoundError } from "./errors";
 import { memberIdempotencyId } from "./idempotency";
 import { explainRefusedMember } from "./institutions";
 import { signOauthState } from "./oauth-state";
@@ -41,6 +41,7 @@ async function mxUserGuidFor(deps: { mx: MxApi; members: MemberStore }, userId: 
 export interface CreateMemberDeps {
   mx: MxApi;
   members: MemberStore;
+  once: OnceStore;
   sfn: SfnPort;
   keys: { oauthState: Buffer; memberId: Buffer };
   now: Clock;
@@ -63,6 +64,44 @@ export interface CreatedMember {
   member: MemberView & { oauth_window_uri?: string };
 }
 
+/**
+ * How long a create holds its member's claim at most: longer than any create can run (the API's Lambdas
+ * that call MX stop at 29 s, API Gateway at 30 s), so a crashed create frees it soon after.
+ */
+const CREATE_CLAIM_SECONDS = 30;
+/** How long a create waits for an identical one in flight before answering 409 `create_in_progress`. */
+const CREATE_WAIT_MS = 5_000;
+const CREATE_RETRY_MS = 100;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `create` while holding the claim on this member's idempotency id, so identical creates (the same
+ * member whatever `identify` says) run one after another: the first makes the MX member, each next one
+ * finds it. A create still in flight after CREATE_WAIT_MS answers 409 with Retry-After.
+ */
+async function oneCreateAtATime<T>(deps: CreateMemberDeps, id: string, create: () => Promise<T>): Promise<T> {
+  const key = `create:${id}`;
+  const holder = randomUUID();
+  const deadline = deps.now().getTime() + CREATE_WAIT_MS;
+  while (!(await deps.once.claim(key, CREATE_CLAIM_SECONDS, holder))) {
+    if (deps.now().getTime() >= deadline) {
+      throw new ApiError(
+        409,
+        "create_in_progress",
+        "The same member is being created by another request. Retry shortly: it answers that member.",
+        { "Retry-After": "2" },
+      );
+    }
+    await sleep(CREATE_RETRY_MS + Math.floor(Math.random() * CREATE_RETRY_MS));
+  }
+  try {
+    return await create();
+  } finally {
+    await deps.once.release(key, holder);
+  }
+}
+
 export async function createMember(
   deps: CreateMemberDeps,
   userId: string,
@@ -71,13 +110,23 @@ export async function createMember(
   // Every check that can refuse the request comes before the first side effect.
   checkRedirectUrl(body, deps.redirectAllowList);
   const isOauth = body.is_oauth === true;
-  const mxUserGuid = await mxUserGuidFor(deps, userId);
   const id = memberIdempotencyId(deps.keys.memberId, {
     userId,
     institutionCode: body.institution_code,
     credentials: body.credentials,
     isOauth,
   });
+  return oneCreateAtATime(deps, id, () => createClaimedMember(deps, userId, body, id));
+}
+
+async function createClaimedMember(
+  deps: CreateMemberDeps,
+  userId: string,
+  body: CreateMemberBody,
+  id: string,
+): Promise<CreatedMember> {
+  const isOauth = body.is_oauth === true;
+  const mxUserGuid = await mxUserGuidFor(deps, userId);
 
   // MX answers a repeated credential member with 409 (the client then finds it by `id`), but creates a new
   // OAuth member every time: so an OAuth retry is matched here, first in our table, then at MX by `id`.
@@ -85,13 +134,16 @@ export async function createMember(
     (isOauth ? await existingOauthMember(deps, userId, mxUserGuid, body.institution_code, id) : undefined) ??
     (await createAtMx(deps.mx, mxUserGuid, body, id));
 
+  // `identify` is sticky: a repeated create never turns it off. A run already under way keeps what it was
+  // started with; the member's next run fetches the owners.
+  const known = await deps.members.getMember(userId, created.guid);
   const stored = await deps.members.putMember({
     userId,
     mxUserGuid,
     memberGuid: created.guid,
     institutionCode: body.institution_code,
     isOauth,
-    identify: body.identify === true,
+    identify: body.identify === true || known?.identify === true,
     ...(created.connection_status ? { connectionStatus: created.connection_status } : {}),
     ...(body.redirect_url ? { redirectUrl: body.redirect_url } : {}),
   });
@@ -188,6 +240,7 @@ export async function syncMember(
   memberGuid: string,
 ): Promise<{ member: MemberView; started: boolean }> {
   const member = await findOwnedMember(deps.members, userId, memberGuid);
+  if (member.deletingAt !== undefined) throw new ConflictError("conflict", "The member is being deleted.");
   const now = deps.now();
   // A run holds the member while its lease lives (released at Finish; expires if the run died).
   const held = member.sync.syncRun !== undefined && (member.sync.leaseExpiresAt ?? 0) > now.getTime();
@@ -197,37 +250,4 @@ export async function syncMember(
     trigger: "user",
   });
   return { member: memberView(member), started };
-}
-
-/**
- * Deletes the member: stops a run that holds it (so it writes no more rows), deletes it at MX (already gone
- * is fine), then every row stored for it.
- */
-export async function deleteMember(
-  deps: {
-    mx: MxApi;
-    members: MemberStore;
-    /** Stops the sync execution of that name; resolves when it is stopped or already ended. */
-    stopRun: (syncRun: string) => Promise<void>;
-    events: EventPublisher;
-    now: Clock;
-  },
-  userId: string,
-  memberGuid: string,
-): Promise<void> {
-  const member = await findOwnedMember(deps.members, userId, memberGuid);
-  if (member.sync.syncRun) await deps.stopRun(member.sync.syncRun);
-  try {
-    await deps.mx.deleteMember(member.mxUserGuid, memberGuid);
-  } catch (error) {
-    if (!(error instanceof MxNotFoundError)) throw error;
-  }
-  // The store deletes the rows, then the member item (retry-safe): one scan of the member's rows.
-  await deps.members.deleteMember(userId, memberGuid);
-  // After the rows are gone, so an app reacting to it finds nothing left. A retried delete finds no member
-  // (404) and does not publish again.
-  await deps.events.publish({
-    type: "member.deleted",
-    detail: { user_id: userId, member_guid: memberGuid, deleted_at: deps.now().toISOString() },
-  });
 }
