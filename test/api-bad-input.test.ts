@@ -40,6 +40,16 @@ const cases: Case[] = [
     /application\/json/,
   ],
   ["no body", "CreateMember", { headers: { "content-type": "application/json" } }, 400],
+  // Media types are case-insensitive: these reach the body's schema (its 400), not a 415.
+  ...["Application/JSON; Charset=UTF-8", "application/json ; charset=utf-8", "APPLICATION/VND.API+JSON"].map(
+    (type): Case => [
+      `a body typed ${type}`,
+      "AnswerChallenges",
+      { params: MEMBER, body: { challenges: [] }, headers: { "content-type": type } },
+      400,
+      /body\.challenges/,
+    ],
+  ),
   ["a JSON array", "CreateMember", { body: [] }, 400, /body/],
   ["JSON null", "CreateMember", { body: null }, 400, /body/],
   [
@@ -236,7 +246,7 @@ for (const code of INJECTIONS) {
 }
 
 describe("bad input answers 4xx JSON, never 500", () => {
-  it.each(cases)("%s (%s) → %i", async (_title, routeId, options, status, mentions) => {
+  it.each(cases)("%s (%s)", async (_title, routeId, options, status, mentions) => {
     // Prepare
     const startsBefore = world.started.length;
 

@@ -4,7 +4,6 @@
 // Request and response bodies are never logged: they carry bank credentials and MFA answers.
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
-import httpJsonBodyParser from "@middy/http-json-body-parser";
 import httpSecurityHeaders from "@middy/http-security-headers";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import * as z from "zod";
@@ -162,15 +161,6 @@ export function errorResponse(failure: unknown): { result: HttpResult; log: "non
       log: "error",
     };
   }
-  // middy's body parser: a wrong Content-Type or a body that is not JSON.
-  if (error instanceof Error && (error as { statusCode?: unknown }).statusCode === 415) {
-    return error.message === "Unsupported Media Type"
-      ? {
-          result: errorJson(415, "unsupported_media_type", "Send the body as application/json."),
-          log: "none",
-        }
-      : { result: errorJson(400, "invalid_json", "The body is not valid JSON."), log: "none" };
-  }
   return { result: errorJson(500, "internal_error", "Something went wrong on our side."), log: "error" };
 }
 
@@ -194,6 +184,31 @@ export interface RouteInput<P, Q, B> {
 }
 
 type Event = APIGatewayProxyEventV2;
+
+/** `application/json` or `application/*+json`, any case, any parameters (`Application/JSON; Charset=UTF-8`). */
+const JSON_MEDIA_TYPE = /^application\/([a-z0-9.!#$&^_-]+\+)?json$/;
+
+/**
+ * The JSON body parser. Media types are case-insensitive (RFC 9110 §8.3.1): any other type is a 415,
+ * a missing or malformed body a 400. (Middy's parser matched the type case-sensitively.)
+ */
+const jsonBody: MiddlewareObj<Event, HttpResult> = {
+  before: ({ event }) => {
+    const mediaType = (event.headers?.["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    if (!JSON_MEDIA_TYPE.test(mediaType)) {
+      throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
+    }
+    const text =
+      event.isBase64Encoded && event.body !== undefined
+        ? Buffer.from(event.body, "base64").toString("utf8")
+        : event.body;
+    try {
+      (event as { body: unknown }).body = JSON.parse(text ?? "");
+    } catch {
+      throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+    }
+  },
+};
 
 const bodyLimit: MiddlewareObj<Event, HttpResult> = {
   before: ({ event }) => {
@@ -310,7 +325,9 @@ export function apiHandler<
     .use(httpSecurityHeaders())
     .use(errorHandler(spec.errors ?? "json"))
     .use(authenticate);
-  if (spec.body) handler.use(bodyLimit).use(httpJsonBodyParser());
+  if (spec.body) {
+    handler.use(bodyLimit).use(jsonBody);
+  }
   handler.use(parseInput);
   for (const middleware of built.middlewares) {
     handler.use(middleware as MiddlewareObj<Event, HttpResult, Error, Context>);
