@@ -1,15 +1,13 @@
-// DELETE /v1/members/{member_guid}: parse the guid → deleteMember (stop its run, MX, every stored row, member.deleted) → 204.
-import { apiHandler } from "../shared/api/http";
-import { deleteMember } from "../shared/api/members";
+// DELETE /v1/members/{member_guid}: parse the guid → deleteMember (mark DELETING, stop its run, delete at MX, queue the purge) → 202 {member} (deleting).
+import { apiHandler, json } from "../shared/api/http";
 import { memberParamsSchema } from "../shared/api/schemas";
-import * as appEvents from "../shared/events/lambda";
+import * as purgeQueues from "../shared/lambda/purge-queue";
 import * as stepFunctions from "../shared/lambda/sfn";
+import { deleteMember } from "../shared/members/delete-member";
 
 export const handler = apiHandler(
   "DeleteMember",
-  { params: memberParamsSchema, stepFunctions, appEvents },
-  async ({ userId, params }, deps) => {
-    await deleteMember(deps, userId, params.member_guid);
-    return { statusCode: 204, headers: { "Cache-Control": "no-store" } };
-  },
+  { params: memberParamsSchema, stepFunctions, purgeQueues },
+  async ({ userId, params }, deps) =>
+    json(202, { member: await deleteMember(deps, userId, params.member_guid) }),
 );

@@ -89,6 +89,11 @@ export const refreshQueueConfigSchema = z.object({
   REFRESH_QUEUE_URL: z.url({ protocol: /^https?$/ }),
 });
 
+/** Lambdas that send to the member purge queue (the DELETE route, the purge continuing itself). */
+export const purgeQueueConfigSchema = z.object({
+  PURGE_QUEUE_URL: z.url({ protocol: /^https?$/ }),
+});
+
 /** The MX webhook route: the basic-auth secret MX sends (JSON `{"username","password"}`) and the queue. */
 export const webhookConfigSchema = baseConfigSchema.extend({
   ...refreshQueueConfigSchema.shape,

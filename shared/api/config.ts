@@ -7,6 +7,7 @@ import {
   eventsConfigSchema,
   loadConfig,
   mxConfigSchema,
+  purgeQueueConfigSchema,
   stateMachineConfigSchema,
   tableConfigSchema,
 } from "../config";
@@ -50,6 +51,7 @@ export function routeConfigSchemas(needs: RouteNeeds): z.ZodObject[] {
   // The AwaitChallenge state's timeout: a refused answer's token is given back this long.
   if (needs.taskResponse) schemas.push(challengeConfigSchema);
   if (needs.events) schemas.push(eventsConfigSchema);
+  if (needs.memberPurge) schemas.push(purgeQueueConfigSchema);
   return schemas;
 }
 

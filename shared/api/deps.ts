@@ -6,12 +6,14 @@ import {
   challengeConfigSchema,
   config,
   mxConfigSchema,
+  purgeQueueConfigSchema,
   stateMachineConfigSchema,
   tableConfigSchema,
 } from "../config";
 import type { EventPublisher } from "../events/ports";
 import { tableStores } from "../lambda/dynamo";
 import { type MxContext, mxClient, mxSecret } from "../lambda/mx";
+import type { PurgeQueue } from "../members/purge-queue";
 import type { MxApi } from "../mx/api";
 import type { Stores } from "../storage/dynamo";
 import type { SfnPort } from "../sync/sfn";
@@ -40,11 +42,17 @@ type NeedsStepFunctions = { startExecution: true } | { stopExecution: true } | {
 export type RouteAdapters<N extends RouteNeeds> = (N extends NeedsStepFunctions
   ? { stepFunctions: StepFunctions }
   : { stepFunctions?: never }) &
-  (N extends { events: true } ? { appEvents: AppEvents } : { appEvents?: never });
+  (N extends { events: true } ? { appEvents: AppEvents } : { appEvents?: never }) &
+  (N extends { memberPurge: true } ? { purgeQueues: PurgeQueues } : { purgeQueues?: never });
 
 /** The app-events module (shared/events/lambda.ts), passed in by the handlers that publish (only their bundles load it). */
 export interface AppEvents {
   eventPublisher(): EventPublisher;
+}
+
+/** The purge-queue module (shared/lambda/purge-queue.ts), passed in by the handlers that queue a purge. */
+export interface PurgeQueues {
+  purgeQueue(queueUrl: string): PurgeQueue;
 }
 
 /** Known once the container has started: configuration, stores and adapters. */
@@ -58,7 +66,8 @@ export type LoadedDeps<N extends RouteNeeds> = { now: () => Date } & (N extends 
   (N extends { redirects: true } ? { redirectAllowList: readonly string[] } : unknown) &
   (N extends { publicUrl: true } ? { apiBaseUrl: string } : unknown) &
   (N extends { taskResponse: true } ? { challengeTimeoutSeconds: number } : unknown) &
-  (N extends { events: true } ? { events: EventPublisher } : unknown);
+  (N extends { events: true } ? { events: EventPublisher } : unknown) &
+  (N extends { memberPurge: true } ? { purgeQueue: PurgeQueue } : unknown);
 
 /** Everything a route's handler gets: the loaded deps plus, per invocation, MX's client and the signing keys. */
 export type RouteDeps<N extends RouteNeeds> = LoadedDeps<N> &
@@ -81,10 +90,18 @@ export function buildRoute<N extends RouteNeeds>(needs: N, adapters: RouteAdapte
   const middlewares: MiddlewareObj[] = [];
   if (needs.table !== "none") Object.assign(loaded, tableStores(config(tableConfigSchema).TABLE_NAME));
   // The conditional type is unresolved for a generic N: read the field as what it is at run time.
-  const { stepFunctions, appEvents } = adapters as { stepFunctions?: StepFunctions; appEvents?: AppEvents };
+  const { stepFunctions, appEvents, purgeQueues } = adapters as {
+    stepFunctions?: StepFunctions;
+    appEvents?: AppEvents;
+    purgeQueues?: PurgeQueues;
+  };
   if (needs.events) {
     if (!appEvents) throw new Error("apiHandler: this route needs the app-events adapter");
     loaded.events = appEvents.eventPublisher();
+  }
+  if (needs.memberPurge) {
+    if (!purgeQueues) throw new Error("apiHandler: this route needs the purge-queue adapter");
+    loaded.purgeQueue = purgeQueues.purgeQueue(config(purgeQueueConfigSchema).PURGE_QUEUE_URL);
   }
   if (needs.startExecution || needs.stopExecution || needs.taskResponse) {
     if (!stepFunctions) throw new Error("apiHandler: this route needs the Step Functions adapters");

@@ -28,6 +28,11 @@ export interface RouteNeeds {
    * (REFRESH_QUEUE_URL, send only). Granted by the BackgroundRefresh construct, which owns both.
    */
   readonly mxWebhook?: true;
+  /**
+   * Queues a member's background purge: PURGE_QUEUE_URL, send only, `deps.purgeQueue`. Granted by the
+   * MemberPurge construct, which owns the queue.
+   */
+  readonly memberPurge?: true;
 }
 
 export interface ApiRoute {
@@ -112,7 +117,8 @@ const routes = [
     path: "/v1/members/{member_guid}",
     entry: "functions/api-delete-member.ts",
     id: "DeleteMember",
-    needs: { mx: true, table: "readWrite", stopExecution: true, events: true },
+    // member.deleted is published by the purge, once the rows are gone.
+    needs: { mx: true, table: "readWrite", stopExecution: true, memberPurge: true },
   },
   {
     method: "GET",

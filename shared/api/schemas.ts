@@ -176,6 +176,11 @@ export const memberViewSchema = z.object({
   needs_user_action: z.boolean().meta({
     description: "True when only the user can fix the connection: reconnect it (sync.reason says why).",
   }),
+  deleting: z.boolean().meta({
+    description:
+      "True once DELETE was accepted: the member is deleted at MX and its stored rows are being purged in " +
+      "the background (GET then answers 404). No sync runs or writes meanwhile.",
+  }),
   sync: syncViewSchema,
   history_from: z.string().nullable().meta({
     description: "The oldest transaction date stored (YYYY-MM-DD): how far back the member's history goes.",

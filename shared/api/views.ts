@@ -27,6 +27,7 @@ export function memberView(member: MemberRecord): MemberView {
     // The prompts as MX shaped them, so an app polling the member can show them without another call.
     ...(waiting && member.challenges ? { challenges: member.challenges } : {}),
     needs_user_action: sync.status === "NEEDS_USER",
+    deleting: member.deletingAt !== undefined,
     sync: {
       status: sync.status,
       counts: sync.counts ?? null,
