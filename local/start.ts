@@ -32,6 +32,8 @@ export interface StartAllOptions {
   log?: (line: string) => void;
   /** Origins a browser app may call the API from (CORS, as CDK context `corsOrigins`). Default none. */
   corsOrigins?: readonly string[];
+  /** HTTP API's integration timeout (default 30 s, its maximum): tests shorten it. */
+  integrationTimeoutMs?: number;
 }
 
 export interface RunningAll {
@@ -58,6 +60,7 @@ export async function startAll(options: StartAllOptions = {}): Promise<RunningAl
     ...(options.host ? { host: options.host } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.corsOrigins ? { cors: { allowOrigins: options.corsOrigins } } : {}),
+    ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
     site: createDevSite({
       appDir: EXAMPLE_APP_DIR,
       openApi: () => buildOpenApiDocument({ serverUrl: apiUrl }),
