@@ -3,18 +3,12 @@ import { join } from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction, type NodejsFunctionProps } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { LAMBDA_BUNDLING } from "../bundling";
 import { ENTRY_METADATA_KEY } from "../metadata";
 import { acknowledge, REASONS } from "../nag";
-
-/**
- * The bundle is ESM; some dependencies are CommonJS and call `require`, which ESM lacks, so the banner
- * recreates it (esbuild's own shim would throw "Dynamic require … is not supported").
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __mxCreateRequire } from 'node:module'; const require = __mxCreateRequire(import.meta.url);";
 
 /**
  * CDK context (or the stack prop of that name): days the transactions change log keeps its entries, and so
@@ -94,17 +88,7 @@ export class MxFunction extends NodejsFunction {
         ...(retention ? { CHANGE_RETENTION_DAYS: retention } : {}),
         ...environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: "node22",
-        mainFields: ["module", "main"],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle the AWS SDK too: the versions tested are the versions deployed (the runtime's copy lags).
-        externalModules: [],
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     this.entryModule = entry;
     this.logGroupResource = logGroup;

@@ -1,0 +1,278 @@
+// Cold start: every function's bundle as `cdk synth` builds it (esbuild with infra/bundling.ts's options,
+// the ones MxFunction deploys with), its size and the time a fresh Node process takes to import it, beside
+// a floor built the same way: one DynamoDB GetItem with the same SDK (floor-get-item.ts).
+//
+//   npx tsx local/bench/cold-start.ts [--runs 7]     # the per-function figures and top contributors, JSON
+import "../polyfills";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
+import { type BuildOptions, build, type Metafile } from "esbuild";
+import * as z from "zod";
+import { LAMBDA_BUNDLING } from "../../infra/bundling";
+import { ENTRY_METADATA_KEY } from "../../infra/metadata";
+import { synthesizeTemplate } from "../workflow/template";
+import type { BenchRow, BenchTable } from "./table";
+
+const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const FLOOR_ENTRY = "local/bench/floor-get-item.ts";
+
+/**
+ * Stand-ins for the template's tokens (Refs, GetAtts), which only CloudFormation resolves: the modules
+ * parse their configuration at import, so each needs a value of the right shape.
+ */
+const TOKEN_STAND_INS: Record<string, string> = {
+  TABLE_NAME: "mx-connect-data",
+  MX_SECRET_ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mx-AbCdEf",
+  OAUTH_STATE_SECRET_ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-AbCdEf",
+  WEBHOOK_SECRET_ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
+  EVENT_BUS_NAME: "mx-connect-events",
+  STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:sync",
+  API_BASE_URL: "https://abcdef1234.execute-api.us-east-1.amazonaws.com",
+  REFRESH_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/refresh",
+};
+
+/** What the NodejsFunction bundling options mean to esbuild (CDK passes them as CLI flags, one by one). */
+export function esbuildOptions(bundling: BundlingOptions, entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    outfile,
+    ...(bundling.target ? { target: bundling.target } : {}),
+    ...(bundling.format ? { format: bundling.format } : {}),
+    minify: bundling.minify ?? false,
+    sourcemap: bundling.sourceMap ?? false,
+    sourcesContent: bundling.sourcesContent ?? true,
+    external: [...(bundling.externalModules ?? [])],
+    ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
+    ...(bundling.mainFields ? { mainFields: [...bundling.mainFields] } : {}),
+    metafile: true,
+    logLevel: "silent",
+  };
+}
+
+export interface Contributor {
+  /** An npm package (`@aws-sdk/client-dynamodb`) or a project folder (`shared/mx`). */
+  name: string;
+  bytes: number;
+}
+
+export interface BundleFigures {
+  entry: string;
+  bytes: number;
+  /** Median milliseconds to import the bundle in a fresh `node` process, without and with source maps. */
+  importMs: number;
+  importMsSourceMaps: number;
+  /** The largest contributors to the bundle, per package or project folder (esbuild's metafile). */
+  top: Contributor[];
+}
+
+export interface ColdStartResult {
+  runs: number;
+  floor: BundleFigures;
+  functions: BundleFigures[];
+}
+
+/** `node_modules/@aws-sdk/client-sfn/dist-es/x.js` → `@aws-sdk/client-sfn`; `shared/mx/client.ts` → `shared/mx`. */
+function contributorOf(input: string): string {
+  const parts = input.split("/");
+  const at = parts.lastIndexOf("node_modules");
+  if (at >= 0) {
+    const scope = parts[at + 1] ?? "";
+    return scope.startsWith("@") ? `${scope}/${parts[at + 2] ?? ""}` : scope;
+  }
+  return parts.slice(0, Math.min(2, parts.length - 1)).join("/") || input;
+}
+
+function topContributors(metafile: Metafile, outfile: string, count = 8): Contributor[] {
+  const output = Object.entries(metafile.outputs).find(([path]) => resolve(PROJECT_ROOT, path) === outfile);
+  const sums = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.[1].inputs ?? {})) {
+    const name = contributorOf(input);
+    sums.set(name, (sums.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...sums]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, count);
+}
+
+const importScript = `const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));`;
+
+/** One fresh process importing the bundle: milliseconds from the import's start to its end. */
+function importOnce(file: string, env: NodeJS.ProcessEnv, sourceMaps: boolean): number {
+  const out = execFileSync(
+    process.execPath,
+    [
+      ...(sourceMaps ? ["--enable-source-maps"] : []),
+      "--input-type=module",
+      "-e",
+      importScript,
+      pathToFileURL(file).href,
+    ],
+    { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return Number(out);
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+export async function measureColdStart(runs = 7): Promise<ColdStartResult> {
+  const template = await synthesizeTemplate();
+  const targets: { entry: string; env: Record<string, string> }[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== "AWS::Lambda::Function") continue;
+    const entry = resource.Metadata?.[ENTRY_METADATA_KEY];
+    if (typeof entry !== "string") continue;
+    const variables = ((resource.Properties?.Environment as { Variables?: Record<string, unknown> })
+      ?.Variables ?? {}) as Record<string, unknown>;
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(variables)) {
+      const literal = typeof value === "string" ? value : TOKEN_STAND_INS[name];
+      if (literal === undefined) throw new Error(`${logicalId}: no stand-in for the token in ${name}`);
+      env[name] = literal;
+    }
+    targets.push({ entry, env });
+  }
+  targets.sort((a, b) => a.entry.localeCompare(b.entry));
+
+  const dir = mkdtempSync(join(tmpdir(), "mx-connect-cold-start-"));
+  try {
+    const all = [...targets, { entry: FLOOR_ENTRY, env: { TABLE_NAME: TOKEN_STAND_INS.TABLE_NAME ?? "" } }];
+    const built = await Promise.all(
+      all.map(async ({ entry, env }, i) => {
+        const outfile = join(dir, String(i), "index.mjs");
+        const { metafile } = await build(esbuildOptions(LAMBDA_BUNDLING, join(PROJECT_ROOT, entry), outfile));
+        if (!metafile) throw new Error(`esbuild gave no metafile for ${entry}`);
+        // The Lambda runtime's environment (NODE_OPTIONS is the flag measured separately).
+        const { NODE_OPTIONS: _, ...rest } = env;
+        const runEnv = {
+          PATH: process.env.PATH,
+          AWS_REGION: "us-east-1",
+          AWS_LAMBDA_FUNCTION_NAME: "cold-start",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          ...rest,
+        };
+        return { entry, outfile, metafile, env: runEnv, plain: [] as number[], maps: [] as number[] };
+      }),
+    );
+    // Round-robin: each run imports every bundle once, so a busy moment on the machine hits all alike.
+    for (let run = 0; run < runs; run++) {
+      for (const bundle of built) {
+        bundle.plain.push(importOnce(bundle.outfile, bundle.env, false));
+        bundle.maps.push(importOnce(bundle.outfile, bundle.env, true));
+      }
+    }
+    const figures = built.map(
+      (bundle): BundleFigures => ({
+        entry: bundle.entry,
+        bytes: statSync(bundle.outfile).size,
+        importMs: median(bundle.plain),
+        importMsSourceMaps: median(bundle.maps),
+        top: topContributors(bundle.metafile, bundle.outfile),
+      }),
+    );
+    const floor = figures.pop();
+    if (!floor) throw new Error("The floor bundle was not built");
+    return { runs, floor, functions: figures };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The goals of issue #13: within 1.3× of the floor's size and 1.2× of its import time. */
+export const COLD_START_GOALS = { size: 1.3, importTime: 1.2 } as const;
+
+const kb = (bytes: number) => bytes / 1024;
+const short = (entry: string) => entry.replace(/^functions\//, "").replace(/\.ts$/, "");
+
+export function coldStartTables(result: ColdStartResult): BenchTable[] {
+  const { floor, functions } = result;
+  const sizeRows: BenchRow[] = functions.map((f) => ({
+    metric: `${short(f.entry)} (KB)`,
+    figure: kb(f.bytes),
+    baseline: kb(floor.bytes),
+    digits: 1,
+  }));
+  const importRows: BenchRow[] = functions.map((f) => ({
+    metric: `${short(f.entry)} (ms)`,
+    figure: f.importMs,
+    baseline: floor.importMs,
+    digits: 1,
+  }));
+  const maxBy = (pick: (f: BundleFigures) => number) =>
+    functions.reduce((best, f) => (pick(f) > pick(best) ? f : best));
+  const sourceMapsRows: BenchRow[] = [
+    {
+      metric: "median of the functions (ms)",
+      figure: median(functions.map((f) => f.importMsSourceMaps)),
+      baseline: floor.importMsSourceMaps,
+      digits: 1,
+    },
+    {
+      metric: `slowest: ${short(maxBy((f) => f.importMsSourceMaps).entry)} (ms)`,
+      figure: maxBy((f) => f.importMsSourceMaps).importMsSourceMaps,
+      baseline: floor.importMsSourceMaps,
+      digits: 1,
+    },
+  ];
+  const withinSize = functions.filter((f) => f.bytes <= floor.bytes * COLD_START_GOALS.size).length;
+  const withinImport = functions.filter(
+    (f) => f.importMs <= floor.importMs * COLD_START_GOALS.importTime,
+  ).length;
+  const largest = maxBy((f) => f.bytes);
+  const contributors = (f: BundleFigures) =>
+    f.top
+      .slice(0, 6)
+      .map((c) => `${c.name} ${kb(c.bytes).toFixed(0)}`)
+      .join(", ");
+  return [
+    {
+      title:
+        "Cold start: bundle size as cdk synth builds it, each function vs the floor (one GetItem, same SDK)",
+      figureLabel: "function",
+      baselineLabel: "floor",
+      rows: sizeRows,
+      notes: [
+        `Goal ≤ ${COLD_START_GOALS.size}× the floor: ${withinSize} of ${functions.length} functions meet it.`,
+        "esbuild with infra/bundling.ts (MxFunction's options): minified ESM, node22, SDK bundled; source map aside.",
+        `Largest, ${short(largest.entry)}, KB by contributor: ${contributors(largest)}.`,
+        `The floor: ${contributors(floor)}.`,
+      ],
+    },
+    {
+      title: `Cold start: import time in a fresh node process (median of ${result.runs}), each function vs the floor`,
+      figureLabel: "function",
+      baselineLabel: "floor",
+      rows: importRows,
+      notes: [
+        `Goal ≤ ${COLD_START_GOALS.importTime}× the floor: ${withinImport} of ${functions.length} functions meet it.`,
+        "From import() to its end, in the process's environment as Lambda sets it (tokens stood in for).",
+        "Each run imports every bundle once in turn (round-robin), so load on the machine hits all alike.",
+      ],
+    },
+    {
+      title: `Cold start with NODE_OPTIONS=--enable-source-maps (as deployed), median of ${result.runs}`,
+      figureLabel: "functions",
+      baselineLabel: "floor",
+      rows: sourceMapsRows,
+    },
+  ];
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({ options: { runs: { type: "string" } } });
+  const runs = z.coerce.number().int().min(1).max(51).default(7).parse(values.runs);
+  const result = await measureColdStart(runs);
+  if (process.send) process.send(result, () => process.exit(0));
+  else console.log(JSON.stringify(result, null, 2));
+}
