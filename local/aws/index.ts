@@ -1,7 +1,8 @@
 // A local AWS endpoint on 127.0.0.1 speaking the AWS JSON protocol, so the real SDK clients reach it
 // through the SDK's standard AWS_ENDPOINT_URL_SFN / AWS_ENDPOINT_URL_SECRETS_MANAGER variables:
 //  - Step Functions (JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`): StartExecution,
-//    DescribeExecution, StopExecution, ListExecutions, SendTaskSuccess, SendTaskFailure, backed by the
+//    DescribeExecution, StopExecution, ListExecutions, SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat
+//    (answers whether the task still waits on the token), backed by the
 //    local workflow runner;
 //  - Secrets Manager (JSON 1.1, `X-Amz-Target: secretsmanager.GetSecretValue`): an in-memory map;
 //  - EventBridge (JSON 1.1, `AWSEvents.PutEvents`): local/aws/events.ts;
@@ -73,6 +74,7 @@ const requests = {
     error: z.string().max(256).optional(),
     cause: z.string().max(32768).optional(),
   }),
+  SendTaskHeartbeat: z.object({ taskToken: z.string().min(1).max(2048) }),
   GetSecretValue: z.object({ SecretId: z.string().min(1).max(2048) }),
 };
 
@@ -146,6 +148,18 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       sfn().sendTaskSuccess(parse(requests.SendTaskSuccess, body)),
     "AWSStepFunctions.SendTaskFailure": (body) =>
       sfn().sendTaskFailure(parse(requests.SendTaskFailure, body)),
+    "AWSStepFunctions.SendTaskHeartbeat": (body) => {
+      const { taskToken } = parse(requests.SendTaskHeartbeat, body);
+      // Nothing to reset (no HeartbeatSeconds here): only whether the task still waits, as AWS answers it.
+      if (
+        !sfn()
+          .pendingTaskTokens()
+          .some((pending) => pending.taskToken === taskToken)
+      ) {
+        throw new AwsApiError("TaskDoesNotExist", "Task Does Not Exist");
+      }
+      return {};
+    },
     "secretsmanager.GetSecretValue": (body) => {
       secretReads += 1;
       const { SecretId } = parse(requests.GetSecretValue, body);

@@ -2,6 +2,7 @@
 // over @aws-sdk/client-sfn; locally the same client reaches the embedded stack's SFN endpoint.
 import {
   SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   type SFNClient,
   StartExecutionCommand,
@@ -19,6 +20,8 @@ export interface SfnPort {
   sendTaskSuccess(taskToken: string, output: Record<string, unknown>): Promise<boolean>;
   /** Fails the run's waiting task. Resolves false when that task already ended. */
   sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<boolean>;
+  /** Whether the run still waits on `taskToken` (SendTaskHeartbeat); false when that task ended. */
+  taskWaiting(taskToken: string): Promise<boolean>;
 }
 
 /** The task a token named has ended (answered, timed out, or its execution stopped). */
@@ -52,6 +55,15 @@ export function createSfnPort(client: SFNClient, stateMachineArn?: string): SfnP
     async sendTaskSuccess(taskToken, output) {
       try {
         await client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+        return true;
+      } catch (error) {
+        if (TASK_GONE.has(errorName(error))) return false;
+        throw error;
+      }
+    },
+    async taskWaiting(taskToken) {
+      try {
+        await client.send(new SendTaskHeartbeatCommand({ taskToken }));
         return true;
       } catch (error) {
         if (TASK_GONE.has(errorName(error))) return false;
