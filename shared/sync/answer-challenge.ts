@@ -65,6 +65,13 @@ export async function answerChallenge(
 
   const taskToken = await deps.members.takeChallengeTaskToken(userId, memberGuid);
   if (!taskToken) throw new NoChallengeError(); // answered concurrently, or the wait expired
+  // The run may have ended with the token still stored (its wait timed out, it was stopped): then MX must
+  // not get the answer (the bank would count an attempt nobody follows up). The token stays taken.
+  if (!(await deps.sfn.taskWaiting(taskToken))) {
+    throw new NoChallengeError(
+      "The sync stopped waiting for this answer (it timed out or ended); the member's sync status says what happened.",
+    );
+  }
 
   try {
     await deps.mx.resumeMember(member.mxUserGuid, memberGuid, answers);
