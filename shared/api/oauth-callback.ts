@@ -52,6 +52,9 @@ function appUrl(allowList: readonly string[]): string | undefined {
 const memberAppUrl = (redirectUrl: string | undefined, allowList: readonly string[]) =>
   redirectUrl && isAllowedRedirect(redirectUrl, allowList) ? redirectUrl : undefined;
 
+/** What became of a state, noted on its nonce's record: only a start not known to have happened is retried. */
+const STATE_USE = { starting: "starting", started: "started", error: "error" } as const;
+
 /** How long a used nonce is remembered: past the state's own expiry, after which it is refused anyway. */
 const NONCE_MARGIN_SECONDS = 60;
 /** The error outcome is written under a short lease of its own. */
@@ -79,13 +82,21 @@ export async function handleOauthCallback(
   const memberApp = memberAppUrl(member.redirectUrl, deps.redirectAllowList);
   const wayBack = memberApp ?? fallback;
 
-  // Single use: the first callback with this state claims its nonce; any replay stops here, changing nothing.
+  // Single use: the first callback with this state claims its nonce. A replay stops here, changing
+  // nothing, except the same success callback while its start is not known to have happened (it failed, or
+  // its Lambda died): that one tries the start again. The run's name comes from the nonce, so however
+  // many tries there are, Step Functions starts one run.
+  const succeeded = query.status !== "error";
+  const nonceKey = `oauth-state:${state.nonce}`;
   const ttlSeconds = Math.ceil((state.expiresAt - now.getTime()) / 1000) + NONCE_MARGIN_SECONDS;
-  if (!(await deps.once.claim(`oauth-state:${state.nonce}`, ttlSeconds))) {
-    return refused(409, "This sign-in link was already used.", wayBack);
+  const use = succeeded ? STATE_USE.starting : STATE_USE.error;
+  if (!(await deps.once.claim(nonceKey, ttlSeconds, use))) {
+    const earlier = await deps.once.read(nonceKey);
+    if (!succeeded || earlier?.note !== STATE_USE.starting) {
+      return refused(409, "This sign-in link was already used.", wayBack);
+    }
   }
 
-  const succeeded = query.status !== "error";
   const runName = oauthRunName(member.memberGuid, state.nonce);
   if (succeeded) {
     // The redirect is a hint: the workflow reads the member's real status from MX and decides.
@@ -93,6 +104,7 @@ export async function handleOauthCallback(
     await startSync(deps.sfn, member, "initial", runName, {
       trigger: member.sync.lastSyncedAt === undefined ? "oauth" : "reconnect",
     });
+    await deps.once.mark(nonceKey, STATE_USE.started);
   } else {
     const reason = oauthErrorReason(query.error_reason);
     // Recorded as a (short) run of its own, so it never overwrites a run that holds the member.
