@@ -8,6 +8,7 @@ import { createMxClient, type MxClientOptions } from "../shared/mx/client";
 import {
   MxBadRequestError,
   MxConflictError,
+  MxDeadlineError,
   type MxError,
   MxNetworkError,
   MxNotFoundError,
@@ -281,5 +282,75 @@ describe("MX transport edges", () => {
     await mx.readMember("USR-1", "MBR-1");
     // Assess
     expect(waits).toEqual([5_000]);
+  });
+});
+
+describe("MX transport within a time budget", () => {
+  /** A budget on a clock that only the client's waits move: no wall time read. */
+  function budgeted(url: string, budgetMs: number, extra: Partial<MxClientOptions> = {}) {
+    const clock = { now: 0 };
+    const waits: number[] = [];
+    const mx = createMxClient({
+      baseUrl: url,
+      credentials: CREDENTIALS,
+      random: () => 0.5,
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock.now += ms;
+      },
+      remainingMs: () => budgetMs - clock.now,
+      ...extra,
+    });
+    return { mx, waits, clock };
+  }
+
+  it("starts no attempt with less than minAttemptMs left", async () => {
+    // Prepare
+    const server = await scripted(json(200, { member }));
+    const { mx } = budgeted(server.url, 900, { minAttemptMs: 1_000 });
+    // Act
+    const error = await caught(mx.readMember("USR-1", "MBR-1"));
+    // Assess
+    expect(error).toBeInstanceOf(MxDeadlineError);
+    expect((error as MxDeadlineError).lastError).toBeUndefined();
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("cuts a hung response at the time left, not at timeoutMs, and does not retry it", async () => {
+    // Prepare
+    const server = await scripted(hang);
+    const { mx } = budgeted(server.url, 1_100, { timeoutMs: 60_000, minAttemptMs: 1_000 });
+    // Act
+    const error = await caught(mx.readMemberStatus("USR-1", "MBR-1"));
+    // Assess
+    expect(error).toBeInstanceOf(MxDeadlineError);
+    expect((error as MxDeadlineError).lastError).toBeInstanceOf(MxTimeoutError);
+    expect((error as MxError).path).toBe(`${MEMBER_PATH}/status`);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("keeps MxTimeoutError and every retry when the budget is larger than the attempts need", async () => {
+    // Prepare
+    const server = await scripted(hang);
+    const { mx, waits } = budgeted(server.url, 60_000, { timeoutMs: 50, retries: 2, minAttemptMs: 10 });
+    // Act
+    const error = await caught(mx.readMemberStatus("USR-1", "MBR-1"));
+    // Assess
+    expect(error).toBeInstanceOf(MxTimeoutError);
+    expect(server.requests).toHaveLength(3);
+    expect(waits).toEqual([100, 200]);
+  });
+
+  it("does not look up or create again after a failed create when no attempt fits the budget", async () => {
+    // Prepare: after the create's 503, the wait (0.1 s) and a 1.4 s attempt do not fit in 1.45 s.
+    const server = await scripted(json(503, {}));
+    const { mx, waits } = budgeted(server.url, 1_450, { minAttemptMs: 1_400 });
+    // Act
+    const error = await caught(mx.createUser({ id: "ours-1" }));
+    // Assess
+    expect(error).toBeInstanceOf(MxDeadlineError);
+    expect((error as MxDeadlineError).lastError).toBeInstanceOf(MxUnavailableError);
+    expect(server.requests).toHaveLength(1);
+    expect(waits).toEqual([]);
   });
 });
