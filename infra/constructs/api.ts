@@ -18,6 +18,7 @@ import {
   CORS_MAX_AGE_SECONDS,
   parseCorsOrigins,
 } from "../../shared/api/cors";
+import { MX_ROUTE_TIMEOUT_SECONDS, ROUTE_TIMEOUT_SECONDS } from "../../shared/api/limits";
 import { type ApiRoute, apiRoutes } from "../../shared/api/routes";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
 import { acknowledge } from "../nag";
@@ -177,8 +178,8 @@ export class ConnectApi extends Construct {
       projectRoot: props.projectRoot,
       description: `${route.method} ${route.path}`,
       environment,
-      // MX calls retry with backoff inside the client; API Gateway gives up at 30 s anyway.
-      timeout: Duration.seconds(needs.mx ? 29 : 10),
+      // Ends before API Gateway's integration timeout; MX calls end before it (shared/api/limits.ts).
+      timeout: Duration.seconds(needs.mx ? MX_ROUTE_TIMEOUT_SECONDS : ROUTE_TIMEOUT_SECONDS),
     });
 
     // Least privilege, one line per need.
