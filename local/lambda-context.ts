@@ -2,6 +2,7 @@
 // workflow runner, tests): the fields Lambda sets, with a real deadline behind getRemainingTimeInMillis.
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
+import { FUNCTION_DEFAULTS } from "../infra/function-defaults";
 
 export const LOCAL_ACCOUNT_ID = "000000000000";
 
@@ -11,6 +12,7 @@ export function createLambdaContext(options: {
   /** Defaults to a local ARN built from the function name. */
   invokedFunctionArn?: string;
   region?: string;
+  /** Defaults to every function's deployed default (512). */
   memoryLimitInMB?: number;
 }): Context {
   const deadline = Date.now() + options.timeoutMs;
@@ -28,7 +30,7 @@ export function createLambdaContext(options: {
     invokedFunctionArn:
       options.invokedFunctionArn ??
       `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${options.functionName}`,
-    memoryLimitInMB: String(options.memoryLimitInMB ?? 256),
+    memoryLimitInMB: String(options.memoryLimitInMB ?? FUNCTION_DEFAULTS.memorySize),
     awsRequestId,
     logGroupName: `/aws/lambda/${options.functionName}`,
     logStreamName: `${day}/[$LATEST]${awsRequestId.replaceAll("-", "")}`,

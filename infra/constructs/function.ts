@@ -7,6 +7,7 @@ import { NodejsFunction, type NodejsFunctionProps } from "aws-cdk-lib/aws-lambda
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { LAMBDA_BUNDLING } from "../bundling";
+import { FUNCTION_DEFAULTS } from "../function-defaults";
 import { ENTRY_METADATA_KEY } from "../metadata";
 import { acknowledge, REASONS } from "../nag";
 
@@ -68,8 +69,8 @@ export class MxFunction extends NodejsFunction {
     const retention = environment?.TABLE_NAME ? changeRetentionDays(scope) : undefined;
 
     super(scope, id, {
-      memorySize: 512,
-      timeout: Duration.seconds(30),
+      memorySize: FUNCTION_DEFAULTS.memorySize,
+      timeout: Duration.seconds(FUNCTION_DEFAULTS.timeoutSeconds),
       ...rest,
       entry: join(projectRoot, entry),
       projectRoot,
