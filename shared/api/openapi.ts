@@ -47,14 +47,20 @@ export const operations: Record<string, Operation> = {
     description:
       "Creates the member at MX (and the MX user on first use). A credential member's sync starts at once; an " +
       "OAuth member answers `oauth_window_uri`, to open in the system browser. A retried identical request " +
-      "answers the same member instead of creating a second.\n\n" +
+      "answers the same member instead of creating a second, also when sent several times at once (they run one " +
+      "after another; each OAuth answer carries a window of its own). Requests that differ only in `identify` " +
+      "are the same member: `identify` stays true once asked (a sync already running keeps what it started " +
+      "with; the next one reads the owners).\n\n" +
       "Send either `credentials` (every field of GET /v1/institutions/{institution_code}/credentials, with the " +
       'user\'s values) or `"is_oauth": true`, never both; `redirect_url` only with `is_oauth` (a 400 otherwise).',
     body: s.createMemberBodySchema,
     status: 202,
     response: s.createMemberResponseSchema,
-    errors: [413, 415, 422, 502, 503, 504],
+    errors: [409, 413, 415, 422, 502, 503, 504],
     errorText: {
+      409:
+        "`create_in_progress`: an identical create was still running after 5 s. Retry after `Retry-After` " +
+        "seconds: the retry answers that member.",
       422:
         "MX refused the member; `error.code` says why: `unknown_institution` (search /v1/institutions), " +
         "`credentials_missing` (a field left out; the message names it), `credential_unknown` (a guid that is not " +
@@ -107,8 +113,8 @@ export const operations: Record<string, Operation> = {
     summary: "Answer the MFA prompts; the sync resumes",
     description:
       "One answer per waiting prompt guid: the typed text, or the `value` of the chosen option or image. " +
-      "409 `no_challenge` when nothing waits any more (already answered, the sync ended, or MX expired the " +
-      "prompt); the member's sync status then says what happened.",
+      "409 `no_challenge` when nothing waits any more (already answered, the sync ended or stopped waiting, or " +
+      "MX expired the prompt); a late answer is not sent to MX. The member's sync status then says what happened.",
     params: s.memberParamsSchema,
     body: s.answerChallengesBodySchema,
     status: 202,
@@ -201,7 +207,8 @@ export const operations: Record<string, Operation> = {
   OauthCallback: {
     summary: "MX's OAuth redirect (browser; no token)",
     description:
-      "The state is signed, names the member, lives at most 10 minutes and works once. Redirects (302) to " +
+      "The state is opaque (encrypted, then signed), lives at most 10 minutes and works once; if starting the " +
+      "sync failed (a 5xx page), the same link works again until it has. Redirects (302) to " +
       "the member's allow-listed `redirect_url` with `member_guid` and `status`: `received` (MX's redirect is only " +
       "a hint: the member's sync status says whether it connected) or `error` with MX's `error_reason` (e.g. " +
       "`CANCELLED`, `SESSION_EXPIRED`, `DENIED`; the member then needs the user, with a reason); or answers a " +
