@@ -1,16 +1,44 @@
-// cdk-nag (AwsSolutions) acknowledgements, each with its reason, placed on the narrowest construct
-// that causes the finding. Anything not acknowledged here fails synth.
+// cdk-nag: the rule packs every synth runs (AwsSolutions and Serverless), and the acknowledgements, each
+// with its reason, placed on the narrowest construct that causes the finding. Anything not acknowledged
+// fails synth.
 import { type CfnResource, Stack, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 
-/**
- * The finding's rule id, e.g. `AwsSolutions-IAM5[Resource::*]`. Without the `AwsSolutions::` plugin
- * prefix synth prints: cdk-nag itself matches acknowledgements by bare rule id (its validateScope too).
- */
-const nagId = (rule: string) => `AwsSolutions-${rule}`;
+/** The packs synth validates with (build.ts registers them; the tests run the same list). */
+export function nagPacks(scope: IConstruct): NagPack[] {
+  return [new AwsSolutionsChecks(scope), new ServerlessChecks(scope)];
+}
 
-export function acknowledge(scope: IConstruct, rule: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id: nagId(rule), reason });
+export type NagPackName = "AwsSolutions" | "Serverless";
+
+/**
+ * The finding's rule id, e.g. `AwsSolutions-IAM5[Resource::*]` or `Serverless-LambdaDLQ`. Without the
+ * `AwsSolutions::` plugin prefix synth prints: cdk-nag itself matches acknowledgements by bare rule id.
+ */
+const nagId = (pack: NagPackName, rule: string) => `${pack}-${rule}`;
+
+export function acknowledge(
+  scope: IConstruct,
+  rule: string,
+  reason: string,
+  pack: NagPackName = "AwsSolutions",
+): void {
+  Validations.of(scope).acknowledge({ id: nagId(pack, rule), reason });
+}
+
+/**
+ * A function whose every invoker waits for its answer: a dead-letter queue only ever receives failed
+ * asynchronous events, so it would stay empty; the invoker sees and handles each failure.
+ */
+export function acknowledgeSynchronousInvocation(fn: IConstruct, invoker: string): void {
+  acknowledge(
+    fn,
+    "LambdaDLQ",
+    `Invoked synchronously only, by ${invoker}: a dead-letter queue receives failed asynchronous events, ` +
+      "so it would stay empty here; the invoker gets each error and handles it.",
+    "Serverless",
+  );
 }
 
 /** `<LogicalId.Arn>` as cdk-nag prints a GetAtt in a finding. */
@@ -31,6 +59,10 @@ export const REASONS = {
   logDelivery:
     "Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups, …) supports " +
     "no resource-level permissions; AWS documents '*' as the only resource for these actions.",
+  tableKey:
+    "Read/write access to a table encrypted with the customer managed key: CDK grants the key's " +
+    "kms:GenerateDataKey* and kms:ReEncrypt* families (the data-key calls DynamoDB makes on the caller's " +
+    "behalf) on this one key only; the key policy and CloudTrail still govern every use.",
   runtime:
     "Node.js 22 is the runtime the project builds, bundles (esbuild target node22) and tests against; Lambda " +
     "supports it until 2027-04-30. Moving to Node.js 24 is a one-line change in MxFunction once CI runs 24.",
