@@ -97,5 +97,6 @@ export class MxFunction extends NodejsFunction {
     cfn.addMetadata(ENTRY_METADATA_KEY, entry);
     acknowledge(role, "IAM5[Resource::*]", REASONS.xray);
     acknowledge(this, "L1", REASONS.runtime);
+    acknowledge(this, "LambdaLatestVersion", REASONS.runtime, "Serverless");
   }
 }
