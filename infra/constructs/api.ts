@@ -21,7 +21,7 @@ import {
 import { MX_ROUTE_TIMEOUT_SECONDS, ROUTE_TIMEOUT_SECONDS } from "../../shared/api/limits";
 import { type ApiRoute, apiRoutes } from "../../shared/api/routes";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
-import { acknowledge } from "../nag";
+import { acknowledge, acknowledgeSynchronousInvocation } from "../nag";
 import { UserAuth, type UserAuthProps } from "./auth";
 import { MxFunction } from "./function";
 import { acknowledgeTableIndexes } from "./sync-workflow";
@@ -182,6 +182,7 @@ export class ConnectApi extends Construct {
       timeout: Duration.seconds(needs.mx ? MX_ROUTE_TIMEOUT_SECONDS : ROUTE_TIMEOUT_SECONDS),
     });
 
+    acknowledgeSynchronousInvocation(fn, "API Gateway (the client gets the error)");
     // Least privilege, one line per need.
     if (needs.mx) props.mxSecret.grantRead(fn);
     if (needs.signingKey) props.oauthStateKey.grantRead(fn);
