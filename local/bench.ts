@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --only storage,sync,refresh,polling,feed]`: every figure beside a baseline measured in
+// `npm run bench [-- --json] [-- --only storage,sync,refresh,polling,feed,cold-start]`: every figure beside a baseline measured in
 // the same run, on this machine, offline (loopback only). See local/bench/README.md.
 import "./polyfills";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as z from "zod";
+import { coldStartTables, measureColdStart } from "./bench/cold-start";
 import { benchFeed } from "./bench/feed";
 import { benchPolling } from "./bench/polling";
 import { benchRefresh } from "./bench/refresh";
@@ -23,6 +24,7 @@ const BENCHMARKS = {
   refresh: () => benchRefresh(),
   polling: async () => benchPolling(),
   feed: async () => [await benchFeed()],
+  "cold-start": async () => coldStartTables(await measureColdStart()),
 } satisfies Record<string, () => Promise<BenchTable[]>>;
 type BenchName = keyof typeof BENCHMARKS;
 const NAMES = Object.keys(BENCHMARKS) as BenchName[];

@@ -1,10 +1,12 @@
-// What one background refresh costs in AWS, beside the first sync of the same member, counted on the
-// embedded stack over real HTTP (`startAll`): the sandbox aggregates in the background and POSTs its
-// webhooks to the local API; the webhook Lambda enqueues; the consumer reads. Counted per case: MX calls
-// (the sandbox's), transaction rows written, API Gateway requests, Lambda invocations and handler time
-// (measured, plus an assumed MX latency per call, which the Lambda waits for), Step Functions transitions
-// (states entered), SQS requests (local SQS), DynamoDB read/write units (a proxy in front of dynalite asks
-// each call for ConsumedCapacity and adds the index writes dynalite does not count), priced from prices.ts.
+// What a member costs in AWS, counted on the embedded stack over real HTTP (`startAll`): its connection
+// (POST /v1/members and the workflow), the background refresh with a day of new data (the sandbox
+// aggregates by itself and POSTs its webhook to the local API; the webhook Lambda enqueues; the consumer
+// reads), the sweep's check when nothing is new, a foreground refresh (POST …/sync through the workflow)
+// and a changes-feed read of the day's changes. Counted per case: MX calls (the sandbox's), transaction
+// rows written, API Gateway requests, Lambda invocations and handler time (measured, plus an assumed MX
+// latency per call, which the Lambda waits for), Step Functions transitions (states entered), SQS requests
+// (local SQS), DynamoDB read/write units (a proxy in front of dynalite asks each call for ConsumedCapacity
+// and adds the index writes dynalite does not count), priced from prices.ts; each beside its floor.
 //
 //   npx tsx local/bench/refresh-cost.ts [--mx-latency-ms 250]    # a Markdown table
 //
@@ -21,9 +23,15 @@ import { TEST_USERNAME } from "../sandbox/index";
 import { startAll } from "../start";
 import { LAMBDA_MEMORY_MB, PRICES } from "./prices";
 
-const DAY_MS = 86_400_000;
-/** A member of 3 accounts with 3 new transactions a day each (the sandbox adds transactionsPerAccount / 365). */
-const TRANSACTIONS_PER_ACCOUNT = 3 * 365;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** The app's page size on the changes feed (the feed's maximum). */
+const FEED_PAGE = 500;
+/**
+ * Issue #13's member: 20 accounts and 2,000 transactions in MX's 90 days (the sandbox spreads
+ * transactionsPerAccount over 365 days: 406 a year is ~100 in 90 days, and ~1.1 new a day per account).
+ */
+export const COST_MEMBER = { accounts: 20, transactionsPerAccount: 406 } as const;
 
 export interface CaseCost {
   mxCalls: number;
@@ -43,13 +51,24 @@ export interface CaseCost {
 export interface RefreshCostResult {
   mxLatencyMs: number;
   lambdaMemoryMb: number;
+  accounts: number;
   transactionsPerAccount: number;
+  /** Transactions stored after the connection (DynamoDB count). */
+  transactionsStored: number;
   firstSync: CaseCost;
   /** The day after: MX's background aggregation, its webhook, the consumer's read. */
   dayOfNewData: CaseCost;
   /** The sweep's check of the same member when MX has nothing new. */
   nothingNew: CaseCost;
+  /** POST /v1/members/{guid}/sync: the workflow asks MX to aggregate, polls, reads what changed. */
+  foregroundRefresh: CaseCost;
+  /** GET /v1/transactions/sync from the cursor saved before the day of new data, to its end. */
+  feedRead: CaseCost & { changesRead: number };
+  /** What each case must cost at least (see floorOf). */
+  floors: Record<CostCase, CaseCost>;
 }
+
+export type CostCase = "firstSync" | "dayOfNewData" | "nothingNew" | "foregroundRefresh" | "feedRead";
 
 type Counted = Omit<CaseCost, "costUsd" | "billedLambdaMs"> & { handlerMs: number };
 
@@ -130,6 +149,29 @@ const batchWriteSchema = z.object({
     .optional(),
 });
 
+/**
+ * The least a case could cost, from what it must do: the same MX calls (their latency billed in one
+ * Lambda invocation), the same user-facing API requests, every changed transaction written once at 1 WRU
+ * (a row ≤ 1 KB, no index, no change log) or, for a read, read once eventually consistent (≤ 1 KB a row:
+ * 1/8 RRU); no workflow, no queue, no handler CPU.
+ */
+export function floorOf(counted: CaseCost, mxLatencyMs: number, rowsRead = 0): CaseCost {
+  return costOf(
+    {
+      mxCalls: counted.mxCalls,
+      rowsWritten: counted.rowsWritten,
+      apiRequests: counted.apiRequests,
+      lambdaInvocations: 1,
+      handlerMs: 0,
+      stateTransitions: 0,
+      sqsRequests: 0,
+      readUnits: rowsRead / 8,
+      writeUnits: counted.rowsWritten,
+    },
+    mxLatencyMs,
+  );
+}
+
 /** DynamoDB totals through the proxy. */
 const dynamo = { read: 0, write: 0, rows: 0 };
 
@@ -192,7 +234,11 @@ export async function measureRefreshCost(mxLatencyMs = 250): Promise<RefreshCost
     jwtKeyFile: null,
     log: () => {},
     stack: {
-      sandbox: { aggregationMs: 30, transactionsPerAccount: TRANSACTIONS_PER_ACCOUNT },
+      sandbox: {
+        aggregationMs: 30,
+        accountsPerMember: COST_MEMBER.accounts,
+        transactionsPerAccount: COST_MEMBER.transactionsPerAccount,
+      },
       waitScale: 0.002,
       webhookUrl: `${webhookProxyUrl}/v1/mx/webhooks`,
       env: { AWS_ENDPOINT_URL_DYNAMODB: dynamoProxyUrl },
@@ -208,6 +254,41 @@ export async function measureRefreshCost(mxLatencyMs = 250): Promise<RefreshCost
       throw new Error("The refresh cost needs the MX sandbox (unset MX_BASE_URL/MX_CLIENT_ID/MX_API_KEY)");
     const api = createConnectClient(app.apiUrl, await app.issueToken("cost-user"));
     const fields = await api.credentialFields("mxbank");
+
+    // Each Task state is a Lambda invocation: its time is from its entry to its exit (Map items overlap).
+    const seen = new Set<string>();
+    const workflowRun = async (memberGuid: string) => {
+      const fresh = sfn
+        .listExecutions({ stateMachineArn: app.stack.workflow.stateMachineArn })
+        .executions.filter((e) => !seen.has(e.executionArn));
+      const [execution] = fresh;
+      if (!execution || fresh.length > 1)
+        throw new Error(`Expected one new sync execution for ${memberGuid}, got ${fresh.length}`);
+      seen.add(execution.executionArn);
+      const result = await sfn.waitForExecution(execution.executionArn);
+      if (result.status !== "SUCCEEDED") throw new Error(`The sync ended ${result.status}`);
+      const entered = new Map<string, number[]>();
+      let transitions = 0;
+      let taskMs = 0;
+      let tasks = 0;
+      for (const event of sfn.history(execution.executionArn)) {
+        if (!("state" in event)) continue;
+        const key = `${event.state.name}#${event.index ?? ""}`;
+        if (event.type === "StateEntered") {
+          transitions += 1;
+          if (event.state.type === "Task") entered.set(key, [...(entered.get(key) ?? []), event.timestamp]);
+        }
+        if (event.type === "StateExited" && event.state.type === "Task") {
+          const start = entered.get(key)?.shift();
+          if (start !== undefined) {
+            tasks += 1;
+            taskMs += event.timestamp - start;
+          }
+        }
+      }
+      return { transitions, tasks, taskMs };
+    };
+    let memberGuid = "";
 
     /** Counts what `act` and everything it sets off (workflow runs, webhooks, queue) cost. */
     const measure = async (act: () => Promise<Partial<Counted>>): Promise<CaseCost> => {
@@ -248,43 +329,42 @@ export async function measureRefreshCost(mxLatencyMs = 250): Promise<RefreshCost
         })),
       });
       const createMs = performance.now() - started;
-      const [execution] = sfn.listExecutions({
-        stateMachineArn: app.stack.workflow.stateMachineArn,
-      }).executions;
-      if (!execution) throw new Error(`No sync execution for ${member.guid}`);
-      const result = await sfn.waitForExecution(execution.executionArn);
-      if (result.status !== "SUCCEEDED") throw new Error(`The first sync ended ${result.status}`);
-      // Each Task state is a Lambda invocation: its time is from its entry to its exit (Map items overlap).
-      const entered = new Map<string, number[]>();
-      let transitions = 0;
-      let taskMs = 0;
-      let tasks = 0;
-      for (const event of sfn.history(execution.executionArn)) {
-        if (!("state" in event)) continue;
-        const key = `${event.state.name}#${event.index ?? ""}`;
-        if (event.type === "StateEntered") {
-          transitions += 1;
-          if (event.state.type === "Task") entered.set(key, [...(entered.get(key) ?? []), event.timestamp]);
-        }
-        if (event.type === "StateExited" && event.state.type === "Task") {
-          const start = entered.get(key)?.shift();
-          if (start !== undefined) {
-            tasks += 1;
-            taskMs += event.timestamp - start;
-          }
-        }
-      }
+      const workflow = await workflowRun(member.guid);
+      memberGuid = member.guid;
       return {
         apiRequests: 1,
-        lambdaInvocations: 1 + tasks,
-        handlerMs: createMs + taskMs,
-        stateTransitions: transitions,
+        lambdaInvocations: 1 + workflow.tasks,
+        handlerMs: createMs + workflow.taskMs,
+        stateTransitions: workflow.transitions,
       };
     });
+    // The app's first pull of the feed: every stored row; its cursor is where the day's changes start.
+    let transactionsStored = 0;
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await api.transactionChanges({ ...(cursor ? { cursor } : {}), count: FEED_PAGE });
+      transactionsStored += page.added.length;
+      cursor = page.next_cursor;
+      if (!page.has_more) break;
+    }
     // A day later MX aggregates by itself and sends member_data_updated (webhook → queue → consumer).
     const dayOfNewData = await measure(async () => {
       await sandbox.advanceTime(DAY_MS + 60_000);
       return {};
+    });
+    // The app catches up on the day's changes: GET /v1/transactions/sync from its cursor, to the end.
+    let changesRead = 0;
+    const feedRead = await measure(async () => {
+      let calls = 0;
+      const started = performance.now();
+      for (;;) {
+        const page = await api.transactionChanges({ cursor, count: FEED_PAGE });
+        calls += 1;
+        changesRead += page.added.length + page.modified.length + page.removed.length;
+        cursor = page.next_cursor;
+        if (!page.has_more) break;
+      }
+      return { apiRequests: calls, lambdaInvocations: calls, handlerMs: performance.now() - started };
     });
     // Nothing new since: the sweep (one Lambda) enqueues the member; the consumer makes one status call.
     const nothingNew = await measure(async () => {
@@ -292,13 +372,39 @@ export async function measureRefreshCost(mxLatencyMs = 250): Promise<RefreshCost
       await app.stack.refresh.sweep();
       return { lambdaInvocations: 1, handlerMs: performance.now() - started };
     });
+    // A user asks for fresh data past MX's 3-hour rule: POST …/sync, the workflow to its end.
+    await sandbox.advanceTime(3 * HOUR_MS + 60_000);
+    const foregroundRefresh = await measure(async () => {
+      const started = performance.now();
+      await api.post(`/v1/members/${memberGuid}/sync`);
+      const askMs = performance.now() - started;
+      const workflow = await workflowRun(memberGuid);
+      return {
+        apiRequests: 1,
+        lambdaInvocations: 1 + workflow.tasks,
+        handlerMs: askMs + workflow.taskMs,
+        stateTransitions: workflow.transitions,
+      };
+    });
+    const floors = {
+      firstSync: floorOf(firstSync, mxLatencyMs),
+      dayOfNewData: floorOf(dayOfNewData, mxLatencyMs),
+      nothingNew: floorOf(nothingNew, mxLatencyMs),
+      foregroundRefresh: floorOf(foregroundRefresh, mxLatencyMs),
+      feedRead: floorOf(feedRead, mxLatencyMs, changesRead),
+    };
     return {
       mxLatencyMs,
       lambdaMemoryMb: LAMBDA_MEMORY_MB,
-      transactionsPerAccount: TRANSACTIONS_PER_ACCOUNT,
+      accounts: COST_MEMBER.accounts,
+      transactionsPerAccount: COST_MEMBER.transactionsPerAccount,
+      transactionsStored,
       firstSync,
       dayOfNewData,
       nothingNew,
+      foregroundRefresh,
+      feedRead: { ...feedRead, changesRead },
+      floors,
     };
   } finally {
     await app.close();
@@ -312,13 +418,15 @@ export function markdownTable(result: RefreshCostResult): string {
   const line = (name: string, c: CaseCost) =>
     `| ${name} | ${c.mxCalls} | ${c.rowsWritten} | ${c.lambdaInvocations} | ${c.billedLambdaMs} | ${c.stateTransitions} | ${c.sqsRequests} | ${c.readUnits} / ${c.writeUnits} | ${c.apiRequests} | $${c.costUsd.toFixed(7)} |`;
   return [
-    `MX latency assumed: ${result.mxLatencyMs} ms a call; Lambda ${result.lambdaMemoryMb} MB arm64.`,
+    `Member: ${result.accounts} accounts, ${result.transactionsStored} transactions stored. MX latency assumed: ${result.mxLatencyMs} ms a call; Lambda ${result.lambdaMemoryMb} MB arm64.`,
     "",
     "| case | MX calls | rows written | Lambda invocations | billed Lambda ms | SFN transitions | SQS requests | DynamoDB RRU / WRU | API GW | cost |",
     "|---|---|---|---|---|---|---|---|---|---|",
     line("first sync (create)", result.firstSync),
     line("a day of new data (webhook)", result.dayOfNewData),
     line("nothing new (sweep)", result.nothingNew),
+    line("foreground refresh (POST …/sync)", result.foregroundRefresh),
+    line(`feed read (${result.feedRead.changesRead} changes)`, result.feedRead),
   ].join("\n");
 }
 
