@@ -325,9 +325,9 @@ export function apiHandler<
     .use(httpSecurityHeaders())
     .use(errorHandler(spec.errors ?? "json"))
     .use(authenticate);
-  if (spec.body) {
-    handler.use(bodyLimit).use(jsonBody);
-  }
+  // Every route's body is bounded, the webhook's raw one too.
+  handler.use(bodyLimit);
+  if (spec.body) handler.use(jsonBody);
   handler.use(parseInput);
   for (const middleware of built.middlewares) {
     handler.use(middleware as MiddlewareObj<Event, HttpResult, Error, Context>);
