@@ -31,7 +31,7 @@ export function readRequestHead(req: IncomingMessage, started: Date): RequestHea
   const rawQueryString = queryAt === -1 ? "" : rawUrl.slice(queryAt + 1);
 
   // Headers: lower-cased, duplicates comma-joined; cookies move to their own field.
-  const headers: Record<string, string> = {};
+  const named = new Map<string, string>();
   const cookies: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = (req.rawHeaders[i] ?? "").toLowerCase();
@@ -45,8 +45,11 @@ export function readRequestHead(req: IncomingMessage, started: Date): RequestHea
       );
       continue;
     }
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    const earlier = named.get(name);
+    named.set(name, earlier === undefined ? value : `${earlier},${value}`);
   }
+  // Own keys whatever the names (`__proto__` too), as API Gateway's JSON event has them.
+  const headers: Record<string, string> = Object.fromEntries(named);
   const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "127.0.0.1";
   headers["x-forwarded-for"] = headers["x-forwarded-for"]
     ? `${headers["x-forwarded-for"]}, ${sourceIp}`
@@ -119,11 +122,14 @@ export function buildEvent({
 }: EventInput): LocalApiEvent {
   const { method, rawPath, rawQueryString, headers, cookies, sourceIp } = head;
   const { routeKey, params } = match;
-  const queryStringParameters: Record<string, string> = {};
+  // Gathered in a Map: a parameter named `__proto__` stays a parameter (an own key, as in API Gateway's
+  // JSON event), instead of vanishing into a plain object's prototype.
+  const query = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
-    queryStringParameters[key] =
-      queryStringParameters[key] === undefined ? value : `${queryStringParameters[key]},${value}`;
+    const earlier = query.get(key);
+    query.set(key, earlier === undefined ? value : `${earlier},${value}`);
   }
+  const queryStringParameters: Record<string, string> = Object.fromEntries(query);
   const isText = isTextContentType(headers["content-type"]);
   const domainName = headers.host ?? "localhost";
 
