@@ -9,7 +9,12 @@ import { initialRunName, userRefreshRunName } from "../sync/names";
 import type { SfnPort } from "../sync/sfn";
 import { startSync } from "../sync/start-sync";
 import { ApiError, BadRequestError, ConflictError, NotFoundError } from "./errors";
-import { memberIdempotencyId } from "./idempotency";
+import {
+  CREATE_CLAIM_SECONDS,
+  CREATE_RETRY_AFTER_SECONDS,
+  CREATE_WAIT_SECONDS,
+  memberIdempotencyId,
+} from "./idempotency";
 import { explainRefusedMember } from "./institutions";
 import { signOauthState } from "./oauth-state";
 import { isAllowedRedirect } from "./redirects";
@@ -64,13 +69,7 @@ export interface CreatedMember {
   member: MemberView & { oauth_window_uri?: string };
 }
 
-/**
- * How long a create holds its member's claim at most: longer than any create can run (the API's Lambdas
- * that call MX stop at 29 s, API Gateway at 30 s), so a crashed create frees it soon after.
- */
-const CREATE_CLAIM_SECONDS = 30;
-/** How long a create waits for an identical one in flight before answering 409 `create_in_progress`. */
-const CREATE_WAIT_MS = 5_000;
+/** Between two tries at an identical create's claim (plus up to as much again, at random). */
 const CREATE_RETRY_MS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,19 +77,19 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Runs `create` while holding the claim on this member's idempotency id, so identical creates (the same
  * member whatever `identify` says) run one after another: the first makes the MX member, each next one
- * finds it. A create still in flight after CREATE_WAIT_MS answers 409 with Retry-After.
+ * finds it. A create still waiting after CREATE_WAIT_SECONDS answers 409 with Retry-After.
  */
 async function oneCreateAtATime<T>(deps: CreateMemberDeps, id: string, create: () => Promise<T>): Promise<T> {
   const key = `create:${id}`;
   const holder = randomUUID();
-  const deadline = deps.now().getTime() + CREATE_WAIT_MS;
+  const deadline = deps.now().getTime() + CREATE_WAIT_SECONDS * 1000;
   while (!(await deps.once.claim(key, CREATE_CLAIM_SECONDS, holder))) {
     if (deps.now().getTime() >= deadline) {
       throw new ApiError(
         409,
         "create_in_progress",
         "The same member is being created by another request. Retry shortly: it answers that member.",
-        { "Retry-After": "2" },
+        { "Retry-After": String(CREATE_RETRY_AFTER_SECONDS) },
       );
     }
     await sleep(CREATE_RETRY_MS + Math.floor(Math.random() * CREATE_RETRY_MS));

@@ -1,6 +1,7 @@
 // The Connect API's OpenAPI 3.1 description, generated from the route table (shared/api/routes.ts) and the
 // very zod schemas that validate requests (schemas.ts), so the description cannot drift from the code.
 import * as z from "zod";
+import { CREATE_WAIT_SECONDS } from "./idempotency";
 import { MAX_BODY_BYTES } from "./limits";
 import { apiRoutes } from "./routes";
 import * as s from "./schemas";
@@ -59,7 +60,7 @@ export const operations: Record<string, Operation> = {
     errors: [409, 413, 415, 422, 502, 503, 504],
     errorText: {
       409:
-        "`create_in_progress`: an identical create was still running after 5 s. Retry after `Retry-After` " +
+        `\`create_in_progress\`: an identical create was still running after ${CREATE_WAIT_SECONDS} s. Retry after \`Retry-After\` ` +
         "seconds: the retry answers that member.",
       422:
         "MX refused the member; `error.code` says why: `unknown_institution` (search /v1/institutions), " +
