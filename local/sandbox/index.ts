@@ -1,6 +1,7 @@
 // The MX sandbox: a local HTTP server that behaves like MX's integrations environment
 // (https://int-api.mx.com) for the endpoints this project calls. See README.md next to this file.
 import type { AddressInfo } from "node:net";
+import { type SeededMember, seedConnectedMembers } from "./bulk";
 import {
   DEFAULT_KNOBS,
   type FaultKnobs,
@@ -18,6 +19,7 @@ import type { WebhookAttempt, WebhookRecord } from "./webhooks";
 export { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID } from "./institutions";
 export { CONNECTION_STATUS_IDS, CORRECT_ANSWER, EXTENDED_HISTORY_DAYS, TEST_USERNAME } from "./members";
 export { RETRY_DELAYS_MS } from "./webhooks";
+export type { SeededMember } from "./bulk";
 export type {
   FaultKnobs,
   KnobsPatch,
@@ -64,6 +66,8 @@ export interface Sandbox {
   port: number;
   clientId: string;
   apiKey: string;
+  /** `count` users `<prefix>-<n>`, each with one connected MX Bank member (first aggregation done); no HTTP. */
+  seedConnectedMembers(count: number, prefix: string): SeededMember[];
   /** The current knobs (read-only view; change them with setKnobs). */
   readonly knobs: SandboxKnobs;
   /** Changes knobs at run time; throws on an out-of-range value. Jobs already running keep their timing/size. */
@@ -136,6 +140,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     port: address.port,
     clientId,
     apiKey,
+    seedConnectedMembers: (count, prefix) => seedConnectedMembers(state, count, prefix),
     get knobs() {
       return structuredClone(state.knobs);
     },
