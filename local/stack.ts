@@ -11,10 +11,10 @@ import { BACKGROUND_REFRESH } from "../shared/refresh/settings";
 import { createStores, type Stores } from "../shared/storage/dynamo";
 import { type LocalAws, startLocalAws } from "./aws";
 import type { SqsHandler } from "./aws/sqs";
-import { createTable, type LocalDynamo, startDynamo } from "./dynamo";
+import { createTable, type DynamoFaults, type LocalDynamo, startDynamo } from "./dynamo";
 import { createLambdaContext } from "./lambda-context";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
-import { type ExecutionResult, type LocalWorkflow, loadLocalWorkflow } from "./workflow";
+import { type ExecutionResult, type LambdaFaults, type LocalWorkflow, loadLocalWorkflow } from "./workflow";
 import type { Json, JsonObject } from "./workflow/asl";
 import type { LocalStepFunctions } from "./workflow/executions";
 
@@ -39,6 +39,11 @@ export interface LocalStackOptions {
   sqsDelayScale?: number;
   /** Retry timing of the stack's own MX client (`mx`); the handlers' clients keep their defaults. */
   mxRetry?: Pick<MxClientOptions, "retries" | "baseDelayMs" | "maxDelayMs">;
+  /**
+   * Faults to inject (fault tests), by configuration only: DynamoDB throttling between the handlers and
+   * dynalite, and workflow Lambdas crashing at their first write. MX's faults are the sandbox's knobs.
+   */
+  faults?: { dynamo?: DynamoFaults; lambda?: LambdaFaults };
 }
 
 /** A table of the project's shape, its name and the storage ports over it. */
@@ -116,6 +121,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const loaded: LocalWorkflow = await loadLocalWorkflow({
     waitScale: options.waitScale ?? 0.05,
     taskTokenTimeoutScale: options.taskTokenTimeoutScale ?? 1,
+    ...(options.faults?.lambda ? { lambdaFaults: options.faults.lambda } : {}),
   });
   const syncArn = loaded.arns.sync;
   if (!syncArn) throw new Error("The synthesized stack lacks the sync state machine");
@@ -127,7 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const closeOne of closers.splice(0).reverse()) await closeOne().catch(() => {});
   };
   try {
-    const dynamo = await startDynamo();
+    const dynamo = await startDynamo(options.faults?.dynamo ? { faults: options.faults.dynamo } : {});
     closers.push(() => dynamo.close());
     const mx = realMx();
     const sandbox = mx ? undefined : await startSandbox(options.sandbox);

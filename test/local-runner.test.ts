@@ -10,8 +10,11 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalAws, startLocalAws } from "../local/aws";
+import { startDynamo } from "../local/dynamo";
 import type { JsonObject } from "../local/workflow/asl";
 import { LocalStepFunctions } from "../local/workflow/executions";
 import type { LambdaHandler, LambdaTarget } from "../local/workflow/lambda";
@@ -44,6 +47,7 @@ class NamedError extends Error {
 let aws: LocalAws;
 let sfn: LocalStepFunctions;
 let client: SFNClient;
+const credentials = { accessKeyId: "local", secretAccessKey: "local" };
 const clientConfig = () => ({
   endpoint: aws.endpoint,
   region: "us-east-1",
@@ -385,5 +389,84 @@ describe("Secrets Manager", () => {
     } finally {
       secrets.destroy();
     }
+  });
+});
+
+describe("injected faults and AWS limits", () => {
+  it("crashes a chosen invocation at its first DynamoDB write as Lambda.Unknown; the write never lands", async () => {
+    // Prepare: a function that reads, then adds 1 to a counter; its first invocation crashes at the write.
+    // It reaches DynamoDB through the fault proxy (no throttling here), which drops a crashed one's requests.
+    const noThrottling = { seed: 1, throttleRate: 0, unprocessedRate: 0, sustainedRate: 0, sustainedCalls: 0 };
+    const dynamo = await startDynamo({ tableName: "crash-test", faults: noThrottling });
+    const viaProxy = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1", credentials });
+    const doc = DynamoDBDocumentClient.from(viaProxy);
+    const key = { pk: "counter", sk: "counter" };
+    let invocations = 0;
+    const counter = fn("Counter", async () => {
+      invocations += 1;
+      await doc.send(new GetCommand({ TableName: "crash-test", Key: key }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: "crash-test",
+          Key: key,
+          UpdateExpression: "ADD n :one",
+          ExpressionAttributeValues: { ":one": 1 },
+        }),
+      );
+      return { invocations };
+    });
+    const crashes: string[] = [];
+    let decided = 0;
+    const backend = new LocalStepFunctions({
+      waitScale: 0.001,
+      lambdaFaults: {
+        crashAtFirstWrite: () => ++decided === 1,
+        onCrash: (target) => crashes.push(target.functionName),
+      },
+    });
+    const definition = machine({
+      Call: task(fnArn("Counter"), {
+        Retry: [{ ErrorEquals: ["Lambda.Unknown"], IntervalSeconds: 1, MaxAttempts: 2 }],
+      }),
+    });
+    try {
+      // Act
+      const arn = backend.addStateMachine({ name: "crash", definition, functions: [counter] });
+      const { executionArn } = backend.startExecution({ stateMachineArn: arn, input: "{}" });
+      const result = await backend.waitForExecution(executionArn);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // anything the crashed one still sends
+
+      // Assess
+      expect(result).toEqual({ status: "SUCCEEDED", output: { invocations: 2 } });
+      expect(crashes).toEqual(["Counter"]);
+      const failed = backend.history(executionArn).find((event) => event.type === "StateFailed");
+      expect(failed).toMatchObject({ Error: "Lambda.Unknown" });
+      expect(JSON.stringify(failed)).toContain("Runtime.ExitError");
+      const item = await doc.send(new GetCommand({ TableName: "crash-test", Key: key }));
+      expect(item.Item?.n).toBe(1);
+    } finally {
+      await backend.close();
+      viaProxy.destroy();
+      await dynamo.close();
+    }
+  });
+
+  it("fails the execution with States.Runtime when States.ArrayRange would return more than 1,000 items, as AWS does", async () => {
+    // Prepare
+    const definition = machine({
+      List: {
+        Type: "Pass",
+        Parameters: { "pages.$": "States.ArrayRange(1, $.n, 1)" },
+        End: true,
+      },
+    });
+
+    // Act
+    const within = await run("range-1000", definition, [], { n: 1000 });
+    const beyond = await run("range-1001", definition, [], { n: 1001 });
+
+    // Assess
+    expect(within.status).toBe("SUCCEEDED");
+    expect(beyond).toMatchObject({ status: "FAILED", error: "States.Runtime" });
   });
 });

@@ -141,7 +141,10 @@ function accountSource(shape: MemberDataShape, account: AccountRecord, filter: T
 
 /** Pages through sources one after another, generating only the records of the requested page. */
 function pageOfSources(req: ApiRequest, sources: Source[]): ApiReply {
-  const window = pageWindow(req.query, 1000);
+  const asked = pageWindow(req.query, 1000);
+  // A page MX serves smaller than asked (knob maxTransactionsPerPage): its pagination says so.
+  const perPage = Math.min(asked.perPage, req.state.knobs.maxTransactionsPerPage);
+  const window = { page: asked.page, perPage, offset: (asked.page - 1) * perPage };
   const total = sources.reduce((sum, s) => sum + s.total, 0);
   const transactions: TransactionView[] = [];
   let skip = window.offset;

@@ -2,6 +2,7 @@
 // (https://int-api.mx.com) for the endpoints this project calls. See README.md next to this file.
 import type { AddressInfo } from "node:net";
 import { type SeededMember, seedConnectedMembers } from "./bulk";
+import { type FaultCounts, injectedFaults } from "./faults";
 import {
   DEFAULT_KNOBS,
   type FaultKnobs,
@@ -74,6 +75,8 @@ export interface Sandbox {
   setKnobs(patch: KnobsPatch): void;
   /** Requests so far: in all, by HTTP status, and by route (`POST /users/{user_guid}/members/{member_guid}/aggregate`). */
   stats(): { requests: number; byStatus: Record<number, number>; byRoute: Record<string, number> };
+  /** The faults the knobs injected so far, by kind (429s and 5xx also show in `stats().byStatus`). */
+  faultsInjected(): FaultCounts;
   clock: SandboxClock;
   /**
    * Moves the sandbox clock forward: replays every member's jobs, challenge expiries and MX's background
@@ -148,6 +151,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       state.knobs = mergeKnobs(state.knobs, change);
     },
     stats: () => structuredClone(state.stats),
+    faultsInjected: () => injectedFaults(state),
     clock: { now: () => state.now(), offsetMs: () => state.clockOffsetMs, advance: advanceTime },
     advanceTime,
     webhooks: () => {

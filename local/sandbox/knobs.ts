@@ -10,6 +10,19 @@ export interface FaultKnobs {
   latencyMs: number;
   /** `Retry-After` on 429/503; null = none, as MX documents none. */
   retryAfterSeconds: number | null;
+  /** Fraction (0..1) of API requests that start a burst of 429s (an MX rate limit that holds a while). */
+  burst429Rate: number;
+  /** Requests answered 429 in a row in one burst, the starting one included. */
+  burst429Length: number;
+  /** Fraction (0..1) of API requests answered slowly (a latency spike on top of latencyMs). */
+  slowRate: number;
+  /** The extra delay of a slow answer. */
+  slowMs: number;
+  /**
+   * Fraction (0..1) of API answers cut off mid-body: the request was handled (a POST had its effect), the
+   * status line, headers and half the body are sent, then the connection is dropped.
+   */
+  dropRate: number;
 }
 
 /** Products the client's MX contract includes; a product outside it answers 403, as at MX. */
@@ -59,6 +72,11 @@ export interface SandboxKnobs {
   historyDays: number;
   /** Transaction list calls whose from_date…to_date span more days answer 400 (newer MX versions: ~183). 0 = off. */
   maxDateRangeDays: number;
+  /**
+   * The most transactions one list page holds, whatever `records_per_page` asks (MX: 1000). Lower it to get
+   * many pages from few transactions (1 → a page per transaction): pages MX serves smaller than asked.
+   */
+  maxTransactionsPerPage: number;
   /** An unanswered challenge becomes EXPIRED after this long on the sandbox clock. */
   challengeExpiryMs: number;
   /** MFA members are challenged again on every foreground job (MX: any aggregation may be challenged). */
@@ -89,6 +107,7 @@ export const MX_KNOBS: SandboxKnobs = {
   backgroundAggregationIntervalMs: 24 * 3_600_000,
   historyDays: 90,
   maxDateRangeDays: 0,
+  maxTransactionsPerPage: 1000,
   challengeExpiryMs: 5 * 60_000,
   challengeForegroundJobs: true,
   aggregatingWhileChallenged: true,
@@ -108,7 +127,17 @@ export const MX_KNOBS: SandboxKnobs = {
     nulls: false,
     timeoutMs: 5_000,
   },
-  faults: { rate429: 0, rate5xx: 0, latencyMs: 0, retryAfterSeconds: null },
+  faults: {
+    rate429: 0,
+    rate5xx: 0,
+    latencyMs: 0,
+    retryAfterSeconds: null,
+    burst429Rate: 0,
+    burst429Length: 5,
+    slowRate: 0,
+    slowMs: 250,
+    dropRate: 0,
+  },
 };
 
 const faultsSchema = z.object({
@@ -116,6 +145,11 @@ const faultsSchema = z.object({
   rate5xx: z.number().min(0).max(1),
   latencyMs: z.number().int().min(0).max(60_000),
   retryAfterSeconds: z.number().int().min(0).max(3600).nullable(),
+  burst429Rate: z.number().min(0).max(1),
+  burst429Length: z.number().int().min(1).max(1000),
+  slowRate: z.number().min(0).max(1),
+  slowMs: z.number().int().min(0).max(60_000),
+  dropRate: z.number().min(0).max(1),
 });
 
 const fraction = z.number().min(0).max(1);
@@ -139,6 +173,7 @@ export const knobsSchema = z.object({
     .max(30 * DAY_MS),
   historyDays: z.number().int().min(1).max(730),
   maxDateRangeDays: z.number().int().min(0).max(3650),
+  maxTransactionsPerPage: z.number().int().min(1).max(1000),
   challengeExpiryMs: z.number().int().min(1).max(DAY_MS),
   challengeForegroundJobs: z.boolean(),
   aggregatingWhileChallenged: z.boolean(),

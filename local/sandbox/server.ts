@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { checkAccept, checkBasicAuth } from "./auth";
 import { errorBody, MxHttpError, notFound, payloadTooLarge } from "./errors";
-import { injectFaults } from "./faults";
+import { dropMidBody, injectFaults } from "./faults";
 import { MX_MEDIA_TYPE } from "./http";
 import { handleOauthPage } from "./oauth";
 import { matchRoute } from "./routes";
@@ -79,7 +79,7 @@ async function handle(config: ServerConfig, req: IncomingMessage, res: ServerRes
 
   try {
     if (raw === undefined) throw payloadTooLarge(MAX_BODY_BYTES);
-    await injectFaults(state);
+    const { dropAnswer } = await injectFaults(state);
     checkBasicAuth(req, config.clientId, config.apiKey);
     checkAccept(req);
     const match = matchRoute(method, url.pathname);
@@ -93,7 +93,8 @@ async function handle(config: ServerConfig, req: IncomingMessage, res: ServerRes
       now,
       baseUrl: config.baseUrl(),
     });
-    sendJson(res, reply.status, reply.body);
+    if (dropAnswer) dropMidBody(res, reply.status, reply.body);
+    else sendJson(res, reply.status, reply.body);
   } catch (error) {
     if (error instanceof MxHttpError) {
       sendJson(res, error.status, errorBody(error.message), error.headers);

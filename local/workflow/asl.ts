@@ -8,7 +8,7 @@
 //  - waits (Wait states, Retry intervals) are multiplied by `waitScale`, task-token timeouts by
 //    `taskTokenTimeoutScale` (people answer MFA prompts in real time while polls may be sped up).
 // JSONata and variables are refused: the library would silently ignore them.
-import { invokeEnvelope, invokeLambda, type LambdaTarget } from "./lambda";
+import { invokeEnvelope, invokeLambda, type LambdaFaults, type LambdaTarget } from "./lambda";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -45,6 +45,8 @@ export interface PrepareOptions {
   waitScale: number;
   /** Multiplies waitForTaskToken TimeoutSeconds (default: waitScale). */
   taskTokenTimeoutScale?: number;
+  /** Crashes to inject into the invocations (fault tests); none by default. */
+  lambdaFaults?: LambdaFaults;
 }
 
 /** What the handlers of one execution share with it. */
@@ -263,7 +265,7 @@ export function prepareLocalDefinition(deployed: JsonObject, options: PrepareOpt
         const { token, settled, revoke } = runtime.broker.issue(name, timeoutMs);
         try {
           const { payload } = invokeParameters(replacePlaceholder(input, token), where);
-          await invokeLambda(target, payload);
+          await invokeLambda(target, payload, options.lambdaFaults);
         } catch (error) {
           revoke(); // the task failed: nobody may complete it any more
           throw error;
@@ -276,13 +278,16 @@ export function prepareLocalDefinition(deployed: JsonObject, options: PrepareOpt
       state.TimeoutSeconds ??= target.timeoutSeconds + 1;
       binders.set(name, () => async (input) => {
         const { payload } = invokeParameters(input, where);
-        return invokeEnvelope(await invokeLambda(target, payload)) as Json;
+        return invokeEnvelope(await invokeLambda(target, payload, options.lambdaFaults)) as Json;
       });
     } else {
       const target = functionFor(options.functions, resource, where);
       // The library's default task timeout is 60 s; a Lambda task ends at the function's own timeout.
       state.TimeoutSeconds ??= target.timeoutSeconds + 1;
-      binders.set(name, () => async (input) => (await invokeLambda(target, input)) as Json);
+      binders.set(
+        name,
+        () => async (input) => (await invokeLambda(target, input, options.lambdaFaults)) as Json,
+      );
     }
   }
 

@@ -17,7 +17,7 @@ import {
   type TaskHandler,
   type TaskTokenBroker,
 } from "./asl";
-import { type LambdaTarget, MAX_PAYLOAD_BYTES } from "./lambda";
+import { type LambdaFaults, type LambdaTarget, MAX_PAYLOAD_BYTES } from "./lambda";
 
 /** One entry of an execution's event log (the library does not export the type). */
 export type EventLog =
@@ -92,6 +92,8 @@ export interface LocalStepFunctionsOptions {
   waitScale?: number;
   /** Multiplies waitForTaskToken timeouts (default: waitScale). */
   taskTokenTimeoutScale?: number;
+  /** Crashes to inject into the functions' invocations (fault tests); none by default. */
+  lambdaFaults?: LambdaFaults;
 }
 
 export class LocalStepFunctions {
@@ -99,6 +101,7 @@ export class LocalStepFunctions {
   readonly accountId: string;
   readonly waitScale: number;
   readonly taskTokenTimeoutScale: number;
+  private readonly lambdaFaults: LambdaFaults | undefined;
   private readonly machines = new Map<
     string,
     { arn: string; run: (input: Json, execution: Execution) => void }
@@ -114,6 +117,7 @@ export class LocalStepFunctions {
     this.accountId = options.accountId ?? "000000000000";
     this.waitScale = options.waitScale ?? 1;
     this.taskTokenTimeoutScale = options.taskTokenTimeoutScale ?? this.waitScale;
+    this.lambdaFaults = options.lambdaFaults;
   }
 
   stateMachineArn(name: string): string {
@@ -135,6 +139,7 @@ export class LocalStepFunctions {
       functions,
       waitScale: this.waitScale,
       taskTokenTimeoutScale: this.taskTokenTimeoutScale,
+      ...(this.lambdaFaults ? { lambdaFaults: this.lambdaFaults } : {}),
     });
     const machine = new StateMachine(local.definition as unknown as StateMachineDefinition, {
       validationOptions: { noValidate: true },

@@ -10,6 +10,7 @@ import "../polyfills";
 import { fileURLToPath } from "node:url";
 import type { JsonObject } from "./asl";
 import { LocalStepFunctions } from "./executions";
+import type { LambdaFaults } from "./lambda";
 import {
   type CfnTemplate,
   functionsIn,
@@ -19,7 +20,7 @@ import {
 } from "./template";
 
 export { AwsApiError, type ExecutionResult, type ExecutionStatus, LocalStepFunctions } from "./executions";
-export { LambdaFunctionError, type LambdaHandler, type LambdaTarget } from "./lambda";
+export { type LambdaFaults, LambdaFunctionError, type LambdaHandler, type LambdaTarget } from "./lambda";
 
 const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -36,6 +37,8 @@ export interface LoadWorkflowOptions {
   taskTokenTimeoutScale?: number;
   region?: string;
   accountId?: string;
+  /** Crashes to inject into the functions' invocations (fault tests); none by default. */
+  lambdaFaults?: LambdaFaults;
 }
 
 export interface LocalWorkflow {
@@ -58,6 +61,7 @@ export async function loadLocalWorkflow(options: LoadWorkflowOptions = {}): Prom
     ...(options.accountId ? { accountId: options.accountId } : {}),
     waitScale: options.waitScale ?? 1,
     ...(options.taskTokenTimeoutScale ? { taskTokenTimeoutScale: options.taskTokenTimeoutScale } : {}),
+    ...(options.lambdaFaults ? { lambdaFaults: options.lambdaFaults } : {}),
   });
   const account = { region: stepFunctions.region, accountId: stepFunctions.accountId };
   const functions = functionsIn(template, account, options.projectRoot ?? PROJECT_ROOT);

@@ -1,7 +1,12 @@
 // Calling a handler module in-process the way Lambda would: a Lambda-like context, the JSON round trip
 // of the event and the result, and a thrown error reported as Lambda reports it (errorType = the
-// error's `name`, which Step Functions uses as the error name that Retry and Catch match).
+// error's `name`, which Step Functions uses as the error name that Retry and Catch match), and, when asked,
+// a crash injected between an invocation's reads and its first DynamoDB write (which the DynamoDB fault proxy
+// then drops: see sentByCrashedInvocation).
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
+import { subscribe } from "node:diagnostics_channel";
+import type { ClientRequest } from "node:http";
 import type { Context } from "aws-lambda";
 import { createLambdaContext } from "../lambda-context";
 
@@ -18,6 +23,66 @@ export interface LambdaTarget {
   readonly memorySize?: number;
   /** Loads the handler (lazily: modules read their config at import time). */
   readonly load: () => Promise<LambdaHandler>;
+}
+
+/**
+ * Crashes to inject (fault tests): an invocation chosen by `crashAtFirstWrite` dies as its process would
+ * when it sends its first DynamoDB write (after its MX reads): the write never lands, the invocation fails
+ * with `Lambda.Unknown` (Step Functions' name for an unhandled Lambda error: a runtime exit, out of memory),
+ * and nothing it sends afterwards leaves it.
+ */
+export interface LambdaFaults {
+  crashAtFirstWrite(target: LambdaTarget, event: unknown): boolean;
+  /** Told of each crash when it happens. */
+  onCrash?(target: LambdaTarget, event: unknown): void;
+}
+
+/** The DynamoDB operations that write (`X-Amz-Target: DynamoDB_20120810.<operation>`). */
+const DYNAMODB_WRITES = new Set([
+  "BatchWriteItem",
+  "PutItem",
+  "UpdateItem",
+  "DeleteItem",
+  "TransactWriteItems",
+]);
+
+/** The invocation whose handler is running, for the HTTP requests it sends (crash injection only). */
+interface CrashingInvocation {
+  crashed: boolean;
+  crash(): void;
+}
+const invocationScope = new AsyncLocalStorage<CrashingInvocation>();
+let watchingRequests = false;
+
+/**
+ * Connections (by their local port) that carried a crashed invocation's request. Node announces a request
+ * once its bytes are handed to the socket, too late to hold them back here: the DynamoDB fault proxy
+ * (local/dynamo.ts) asks, and drops such a request unread, so a crashed invocation's write never lands.
+ */
+const crashedConnections = new Set<number>();
+
+/** True (once) when a request arriving from `remotePort` was sent by a crashed invocation. */
+export function sentByCrashedInvocation(remotePort: number | undefined): boolean {
+  return remotePort !== undefined && crashedConnections.delete(remotePort);
+}
+
+/** Node publishes every outgoing HTTP request in the caller's async context: the crash point is there. */
+function watchRequests(): void {
+  if (watchingRequests) return;
+  watchingRequests = true;
+  subscribe("http.client.request.start", (message) => {
+    const invocation = invocationScope.getStore();
+    if (!invocation) return;
+    const { request } = message as { request: ClientRequest };
+    const target = String(request.getHeader("x-amz-target") ?? "");
+    const operation = target.startsWith("DynamoDB_") ? target.slice(target.indexOf(".") + 1) : "";
+    if (!invocation.crashed && DYNAMODB_WRITES.has(operation)) invocation.crash();
+    if (!invocation.crashed) return;
+    // Not connected yet: nothing was sent, and destroying the request keeps it so.
+    const port = request.socket?.localPort;
+    if (port !== undefined) crashedConnections.add(port);
+    request.destroy(new Error("The function's process exited"));
+  });
 }
 
 /** A failed invocation, shaped as Step Functions sees it: `Error` = errorType, `Cause` = the JSON error. */
@@ -70,11 +135,43 @@ function serialize(value: unknown, what: string): string {
  * becomes a LambdaFunctionError named after the thrown error; running past the function's timeout
  * becomes `Sandbox.Timedout`, as Lambda reports it.
  */
-export async function invokeLambda(target: LambdaTarget, payload: unknown): Promise<unknown> {
+export async function invokeLambda(
+  target: LambdaTarget,
+  payload: unknown,
+  faults?: LambdaFaults,
+): Promise<unknown> {
   const event: unknown = JSON.parse(serialize(payload, `input of ${target.functionName}`));
   const handler = await target.load();
   const timeoutMs = target.timeoutSeconds * 1000;
   let timer: NodeJS.Timeout | undefined;
+  let crashNow: () => void = () => {};
+  const crashed = new Promise<never>((_, reject) => {
+    crashNow = () => {
+      const requestId = randomUUID();
+      reject(
+        new LambdaFunctionError(
+          "Lambda.Unknown",
+          `The cause could not be determined because Lambda did not return an error type. Returned payload: ${JSON.stringify(
+            {
+              errorType: "Runtime.ExitError",
+              errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`,
+            },
+          )}`,
+        ),
+      );
+    };
+  });
+  const invocation: CrashingInvocation | undefined = faults?.crashAtFirstWrite(target, event)
+    ? {
+        crashed: false,
+        crash() {
+          this.crashed = true;
+          faults.onCrash?.(target, event);
+          crashNow();
+        },
+      }
+    : undefined;
+  if (invocation) watchRequests();
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
@@ -88,7 +185,7 @@ export async function invokeLambda(target: LambdaTarget, payload: unknown): Prom
     );
   });
   try {
-    const result = await Promise.race([
+    const run = () =>
       Promise.resolve().then(() =>
         handler(
           event,
@@ -99,8 +196,11 @@ export async function invokeLambda(target: LambdaTarget, payload: unknown): Prom
             ...(target.memorySize ? { memoryLimitInMB: target.memorySize } : {}),
           }),
         ),
-      ),
+      );
+    const result = await Promise.race([
+      invocation ? invocationScope.run(invocation, run) : run(),
       timedOut,
+      crashed,
     ]);
     return JSON.parse(serialize(result, `result of ${target.functionName}`));
   } catch (error) {
