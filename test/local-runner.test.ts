@@ -1,6 +1,8 @@
 // The local workflow runner's mechanics, on small hand-written definitions and in-test handlers:
 // fail-closed binding, Lambda error naming, the invoke envelope, task tokens through the real SFN
 // client against the local AWS endpoint, and Step Functions' execution rules.
+
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
   DescribeExecutionCommand,
@@ -10,7 +12,6 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalAws, startLocalAws } from "../local/aws";
@@ -396,7 +397,13 @@ describe("injected faults and AWS limits", () => {
   it("crashes a chosen invocation at its first DynamoDB write as Lambda.Unknown; the write never lands", async () => {
     // Prepare: a function that reads, then adds 1 to a counter; its first invocation crashes at the write.
     // It reaches DynamoDB through the fault proxy (no throttling here), which drops a crashed one's requests.
-    const noThrottling = { seed: 1, throttleRate: 0, unprocessedRate: 0, sustainedRate: 0, sustainedCalls: 0 };
+    const noThrottling = {
+      seed: 1,
+      throttleRate: 0,
+      unprocessedRate: 0,
+      sustainedRate: 0,
+      sustainedCalls: 0,
+    };
     const dynamo = await startDynamo({ tableName: "crash-test", faults: noThrottling });
     const viaProxy = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1", credentials });
     const doc = DynamoDBDocumentClient.from(viaProxy);
