@@ -3,7 +3,7 @@
 // asking MX to aggregate. A plain Lambda, not a Standard workflow: a refresh is one status call and, when
 // MX has news, a few list calls, well inside one invocation; a workflow would cost ~35 state transitions
 // (~$0.0009) per member per refresh, about 30× the Lambda + SQS + DynamoDB cost (README "Background refresh").
-import { Duration } from "aws-cdk-lib";
+import { Duration, Names } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -16,7 +16,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { apiRoutes } from "../../shared/api/routes";
 import { BACKGROUND_REFRESH } from "../../shared/refresh/settings";
-import { acknowledge, arnRef, REASONS } from "../nag";
+import { acknowledge, acknowledgeSynchronousInvocation, arnRef, REASONS } from "../nag";
 import { MxFunction } from "./function";
 import { acknowledgeTableIndexes } from "./sync-workflow";
 
@@ -35,6 +35,8 @@ export interface BackgroundRefreshProps {
 export class BackgroundRefresh extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** Sweep invocations that failed Lambda's asynchronous retries. */
+  readonly sweepDeadLetterQueue: sqs.Queue;
   readonly consumer: MxFunction;
   readonly sweep: MxFunction;
   readonly schedule: scheduler.Schedule;
@@ -73,19 +75,36 @@ export class BackgroundRefresh extends Construct {
     acknowledgeTableIndexes(this.consumer, props.table);
     // It continues a long sweep by enqueueing the next pass.
     this.queue.grantSendMessages(this.consumer);
-    this.consumer.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: settings.batchSize,
-        maxConcurrency: settings.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    const eventSource = new SqsEventSource(this.queue, {
+      batchSize: settings.batchSize,
+      maxConcurrency: settings.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.consumer.addEventSource(eventSource);
+    acknowledgeSynchronousInvocation(this.consumer, "its SQS event source mapping");
+    const mapping = this.consumer.node.tryFindChild(`SqsEventSource:${Names.nodeUniqueId(this.queue.node)}`);
+    if (mapping)
+      acknowledge(
+        mapping,
+        "LambdaEventSourceMappingDestination",
+        "An SQS event source takes no on-failure destination (Lambda offers them for streams and Kafka): a " +
+          "message that fails maxReceiveCount receives moves to the queue's own dead-letter queue, alarmed.",
+        "Serverless",
+      );
 
+    // The schedule invokes the sweep asynchronously: an event that failed Lambda's retries lands here and
+    // alarms (three failed attempts stay under the function's Errors alarm threshold).
+    this.sweepDeadLetterQueue = new sqs.Queue(this, "SweepDeadLetterQueue", {
+      retentionPeriod: Duration.days(settings.dlqRetentionDays),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
     this.sweep = new MxFunction(this, "Sweep", {
       entry: "functions/sweep.ts",
       projectRoot: props.projectRoot,
       timeout: Duration.minutes(5),
       environment,
+      deadLetterQueue: this.sweepDeadLetterQueue,
     });
     props.table.grantReadData(this.sweep);
     acknowledgeTableIndexes(this.sweep, props.table);
@@ -137,5 +156,21 @@ export class BackgroundRefresh extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: "Background refreshes failed maxReceiveCount times: see the refresh DLQ.",
     });
+    new cloudwatch.Alarm(this, "SweepDeadLetterAlarm", {
+      metric: this.sweepDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: "A scheduled sweep failed every attempt: see the sweep's logs and its DLQ.",
+    });
+    for (const dlq of [this.deadLetterQueue, this.sweepDeadLetterQueue])
+      acknowledge(
+        dlq,
+        "SQSRedrivePolicy",
+        "This is a dead-letter queue (alarmed): a DLQ of its own would only move failed messages one hop on.",
+        "Serverless",
+      );
   }
 }

@@ -9,7 +9,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
 import { STATE_MACHINE_METADATA_KEY } from "../metadata";
-import { acknowledge, arnRef, REASONS } from "../nag";
+import { acknowledge, acknowledgeSynchronousInvocation, arnRef, REASONS } from "../nag";
 import {
   buildSyncDefinition,
   type SyncTaskFunctions,
@@ -65,6 +65,7 @@ export class SyncWorkflow extends Construct {
       finish: fn("Finish", "functions/sync-finish.ts", Duration.minutes(2)),
     };
     const f = this.functions;
+    for (const task of Object.values(f)) acknowledgeSynchronousInvocation(task, "the sync state machine");
     // Least privilege, one sentence per need: every task talks to MX except Finish, which only writes.
     const mxTasks = [
       f.begin,
@@ -99,7 +100,10 @@ export class SyncWorkflow extends Construct {
       ],
     });
 
+    // Under /aws/vendedlogs/ as AWS advises for vended logs: log delivery then adds no entry per log group to
+    // the account's CloudWatch Logs resource policy, whose 5,120 characters fill up across machines.
     const logGroup = new logs.LogGroup(this, "Logs", {
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -121,11 +125,17 @@ export class SyncWorkflow extends Construct {
   }
 }
 
-/** The table grant's `<table>/index/*` resource, on the function's role. */
+/**
+ * The table grant's `<table>/index/*` resource, on the function's role; with a customer managed key, the
+ * key's action families a read/write grant adds.
+ */
 export function acknowledgeTableIndexes(fn: MxFunction, table: dynamodb.ITableV2): void {
   const cfnTable = table.node.defaultChild;
-  if (fn.role && cfnTable)
-    acknowledge(fn.role, `IAM5[Resource::${arnRef(cfnTable)}/index/*]`, REASONS.tableIndexes);
+  if (!fn.role) return;
+  if (cfnTable) acknowledge(fn.role, `IAM5[Resource::${arnRef(cfnTable)}/index/*]`, REASONS.tableIndexes);
+  if (table.encryptionKey)
+    for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"])
+      acknowledge(fn.role, `IAM5[Action::${action}]`, REASONS.tableKey);
 }
 
 /** Log delivery and X-Ray need '*'; invoking a function grants its versions too. */
