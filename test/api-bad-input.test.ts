@@ -25,10 +25,6 @@ const goodCredentials = [
 type Case = [title: string, routeId: string, options: CallOptions, status: number, mentions?: RegExp];
 
 const cases: Case[] = [
-  // Who is calling
-  ["no JWT context", "ListMembers", { sub: null }, 401],
-  ["a sub with markup", "ListMembers", { sub: "<script>" }, 401],
-  ["an empty sub", "GetMember", { sub: "", params: MEMBER }, 401],
   // POST /v1/members
   ["malformed JSON", "CreateMember", { rawBody: '{"institution_code": "mxbank",' }, 400, /JSON/],
   ["a body that is not JSON at all", "CreateMember", { rawBody: "institution_code=mxbank" }, 400, /JSON/],
@@ -262,6 +258,21 @@ describe("bad input answers 4xx JSON, never 500", () => {
     expect(res.text).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(world.started.length).toBe(startsBefore);
+  });
+});
+
+describe("a caller the authorizer let through but who names no user: the authorizer's own 401", () => {
+  it.each([
+    ["no JWT context", "ListMembers", { sub: null }],
+    ["a sub with markup", "ListMembers", { sub: "<script>" }],
+    ["an empty sub", "GetMember", { sub: "", params: MEMBER }],
+    ["a sub of 129 characters", "ListAccounts", { sub: "a".repeat(129) }],
+  ] as [string, string, CallOptions][])("%s (%s)", async (_title, routeId, options) => {
+    const res = await world.call(routeId, options);
+
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ message: "Unauthorized" });
+    expect(res.headers["www-authenticate"]).toMatch(/^Bearer .*error="invalid_token"/);
   });
 });
 

@@ -50,6 +50,18 @@ export class UnauthorizedError extends ApiError {
   }
 }
 
+/**
+ * A token API Gateway's JWT authorizer let through whose `sub` is no user id this API accepts. Answered
+ * exactly as the authorizer refuses a token (`{"message":"Unauthorized"}` and `WWW-Authenticate`), so an
+ * app sees one 401 whoever refused it.
+ */
+export class TokenRefusedError extends Error {
+  constructor(readonly description = "the token's sub is not a valid user id") {
+    super(description);
+    this.name = "TokenRefusedError";
+  }
+}
+
 /** Missing and not-yours answer the same, so a guid's existence never leaks across users. */
 export class NotFoundError extends ApiError {
   constructor(message = "Not found.") {

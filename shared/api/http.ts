@@ -23,7 +23,7 @@ import {
   MxUnavailableError,
 } from "../mx/errors";
 import { buildRoute, type LoadedDeps, type RouteAdapters, type RouteDeps } from "./deps";
-import { ApiError, ConflictError, NotFoundError, UnauthorizedError, UnprocessableError } from "./errors";
+import { ApiError, ConflictError, NotFoundError, TokenRefusedError, UnprocessableError } from "./errors";
 import { MAX_BODY_BYTES } from "./limits";
 import { type NeedsOf, type RouteId, routeById } from "./routes";
 import { jwtContextSchema } from "./schemas";
@@ -123,6 +123,13 @@ export function errorResponse(failure: unknown): { result: HttpResult; log: "non
   const error = domainToHttp(failure) ?? mx;
   if (error instanceof ApiError) {
     return { result: errorJson(error.status, error.code, error.message, error.headers), log: "none" };
+  }
+  if (error instanceof TokenRefusedError) {
+    const challenge = `Bearer scope="" error="invalid_token" error_description="${error.description}"`;
+    return {
+      result: json(401, { message: "Unauthorized" }, { "WWW-Authenticate": challenge }),
+      log: "none",
+    };
   }
   if (error instanceof z.ZodError) {
     return { result: errorJson(400, "invalid_request", describeZodError("request", error)), log: "none" };
@@ -296,7 +303,7 @@ export function apiHandler<
     before: ({ event }) => {
       if (isPublic) return;
       const claims = jwtContextSchema.safeParse(event);
-      if (!claims.success) throw new UnauthorizedError();
+      if (!claims.success) throw new TokenRefusedError();
       users.set(event, claims.data.requestContext.authorizer.jwt.claims.sub);
     },
   };
