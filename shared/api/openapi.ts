@@ -231,7 +231,7 @@ export const operations: Record<string, Operation> = {
       "anything else is ignored (204 too). The body is MX's JSON (MX adds fields and sends nulls).",
     body: mxWebhookSchema,
     status: 204,
-    errors: [401],
+    errors: [401, 413],
     errorText: { 401: "The basic-auth credentials are missing or wrong." },
     security: [{ mxWebhookBasic: [] }],
   },
@@ -239,13 +239,16 @@ export const operations: Record<string, Operation> = {
 
 const ERROR_TEXT: Record<number, string> = {
   400: "Invalid request: `error.message` names the field.",
-  401: "No valid bearer token: API Gateway's JWT authorizer answers, with `www-authenticate` saying why.",
+  401:
+    'No valid bearer token. API Gateway\'s JWT authorizer answers `{"message":"Unauthorized"}` (not the API\'s ' +
+    "error envelope) with `www-authenticate` saying why; a valid token whose `sub` is not a user id the API " +
+    "accepts gets the same answer from the API.",
   403: "Forbidden (`cursor_forbidden`: a cursor issued to another user).",
   404: "Not found, or not the caller's (both answer the same).",
   409: "Conflict (e.g. `no_challenge`: no security question waits).",
   410: "Expired.",
   413: `Body larger than ${MAX_BODY_BYTES} bytes.`,
-  415: "Body not sent as application/json.",
+  415: "Body not sent as application/json (the media type in any case, with any parameters).",
   422: "Well-formed but refused (unknown institution, answers that do not fit the prompts).",
   500: "Unexpected failure (no detail is disclosed).",
   502: "MX gave an unexpected answer.",
@@ -301,7 +304,11 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
       responses[String(status)] = op.pages
         ? { description, content: { "text/html": {} } }
         : status === 401 && !route.public
-          ? { description, ...errorContent("GatewayError") }
+          ? {
+              description,
+              headers: { "www-authenticate": WWW_AUTHENTICATE },
+              ...errorContent("GatewayError"),
+            }
           : { description, ...errorContent() };
     }
     const operation: Record<string, unknown> = {
@@ -346,14 +353,23 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
         Error: jsonSchema(s.errorResponseSchema, "output"),
         GatewayError: {
           type: "object",
-          description: 'API Gateway\'s own answer (not the API\'s): e.g. 401 `{"message":"Unauthorized"}`.',
+          description:
+            'API Gateway\'s own answer, not the API\'s error envelope: the JWT authorizer\'s 401 is `{"message":"Unauthorized"}`.',
           properties: { message: { type: "string", examples: ["Unauthorized"] } },
           required: ["message"],
+          additionalProperties: false,
         },
       },
     },
   };
 }
+
+/** The JWT authorizer's reason for a 401 (RFC 6750), sent with `{"message":"Unauthorized"}`. */
+const WWW_AUTHENTICATE = {
+  description: "Why the token was refused, as RFC 6750's Bearer challenge.",
+  schema: { type: "string" },
+  example: 'Bearer scope="" error="invalid_token" error_description="the token has expired"',
+};
 
 function errorContent(schema: "Error" | "GatewayError" = "Error") {
   return { content: { "application/json": { schema: { $ref: `#/components/schemas/${schema}` } } } };
