@@ -237,7 +237,7 @@ describe("OpenAPI description", () => {
     // Assess
     expect(webhook.security).toEqual([{ mxWebhookBasic: [] }]);
     expect(schemes.mxWebhookBasic?.scheme).toBe("basic");
-    expect(Object.keys(webhook.responses).sort()).toEqual(["204", "400", "401", "500"]);
+    expect(Object.keys(webhook.responses).sort()).toEqual(["204", "400", "401", "413", "500"]);
     expect(Object.keys(webhook.responses["401"]?.content ?? {})).toEqual(["application/json"]);
   });
 
