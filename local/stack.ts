@@ -7,6 +7,7 @@ import "./polyfills";
 import { randomBytes } from "node:crypto";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createMxClient, type MxClient, type MxClientOptions } from "../shared/mx/client";
+import { MEMBER_PURGE } from "../shared/members/settings";
 import { BACKGROUND_REFRESH } from "../shared/refresh/settings";
 import { createStores, type Stores } from "../shared/storage/dynamo";
 import { type LocalAws, startLocalAws } from "./aws";
@@ -37,6 +38,11 @@ export interface LocalStackOptions {
   webhookUrl?: string;
   /** Multiplies SQS DelaySeconds and visibility timeouts. Default 0.001: the sweep's 900 s stagger in 0.9 s. */
   sqsDelayScale?: number;
+  /**
+   * The member purge's working time per invocation, before its reserve (default: its Lambda timeout's):
+   * a small one makes a big member's purge resume many times, as a long one would in AWS.
+   */
+  purgeBudgetMs?: number;
   /** Retry timing of the stack's own MX client (`mx`); the handlers' clients keep their defaults. */
   mxRetry?: Pick<MxClientOptions, "retries" | "baseDelayMs" | "maxDelayMs">;
   /**
@@ -72,6 +78,14 @@ export interface LocalStackRefresh {
   drain(timeoutMs?: number): Promise<void>;
 }
 
+/** The member purge: its queue (local SQS, consumed by functions/purge-member.ts). */
+export interface LocalStackPurge {
+  queueName: string;
+  deadLetterQueueName: string;
+  /** Resolves when every consumed queue is empty and idle (the purge's delayed first delivery included). */
+  drain(timeoutMs?: number): Promise<void>;
+}
+
 export interface LocalStack {
   /** The variables set in process.env for the handlers. */
   env: Record<string, string>;
@@ -81,6 +95,7 @@ export interface LocalStack {
   aws: LocalAws;
   workflow: LocalStackWorkflow;
   refresh: LocalStackRefresh;
+  purge: LocalStackPurge;
   /** An MX client on the stack's MX with its credentials: for preparing members as a test or script. */
   mx: MxClient;
   /** The storage ports over the stack's table: what the handlers and the workflow read and write. */
@@ -168,6 +183,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       deadLetterQueue: { name: refreshQueues.dlq, maxReceiveCount: BACKGROUND_REFRESH.maxReceiveCount },
     });
 
+    const purgeQueues = { queue: "mx-connect-member-purge", dlq: "mx-connect-member-purge-dlq" };
+    aws.sqs.createQueue(purgeQueues.dlq);
+    const purgeQueueUrl = aws.sqs.createQueue(purgeQueues.queue, {
+      visibilityTimeoutSeconds: MEMBER_PURGE.consumerTimeoutSeconds * 6,
+      deadLetterQueue: { name: purgeQueues.dlq, maxReceiveCount: MEMBER_PURGE.maxReceiveCount },
+    });
+
     const env: Record<string, string> = {
       ...FAKE_AWS,
       ...aws.env,
@@ -179,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       STATE_MACHINE_ARN: syncArn,
       WEBHOOK_SECRET_ID: webhookSecretId,
       REFRESH_QUEUE_URL: refreshQueueUrl,
+      PURGE_QUEUE_URL: purgeQueueUrl,
       POWERTOOLS_SERVICE_NAME: "mx-connect",
       LOG_LEVEL: process.env.LOG_LEVEL || "WARN",
     };
@@ -204,6 +227,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           functionName: "refresh-consumer",
           timeoutMs: BACKGROUND_REFRESH.consumerTimeoutSeconds * 1000,
         }),
+    });
+    const purgeTimeoutMs =
+      options.purgeBudgetMs === undefined
+        ? MEMBER_PURGE.consumerTimeoutSeconds * 1000
+        : MEMBER_PURGE.reserveSeconds * 1000 + options.purgeBudgetMs;
+    aws.sqs.attachConsumer(purgeQueues.queue, {
+      handler: await lambdaModule("functions/purge-member.ts"),
+      batchSize: 1,
+      context: () => createLambdaContext({ functionName: "purge-member", timeoutMs: purgeTimeoutMs }),
     });
     if (sandbox && options.webhookUrl) {
       sandbox.setKnobs({ webhooks: { url: options.webhookUrl, ...webhookCredentials } });
@@ -251,6 +283,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           const sweep = await lambdaModule("functions/sweep.ts");
           return sweep({}, createLambdaContext({ functionName: "sweep", timeoutMs: 300_000 }));
         },
+        drain: (timeoutMs) => aws.sqs.drain(timeoutMs),
+      },
+      purge: {
+        queueName: purgeQueues.queue,
+        deadLetterQueueName: purgeQueues.dlq,
         drain: (timeoutMs) => aws.sqs.drain(timeoutMs),
       },
       close,

@@ -28,7 +28,7 @@ export interface RefreshMemberRequest {
 }
 
 export type RefreshMemberResult =
-  /** Not ours (deleted, or never stored): nothing to do. */
+  /** Not ours (deleted, being deleted, or never stored): nothing to do. */
   | { outcome: "UNKNOWN_MEMBER" }
   /** Never synced: its first sync (the workflow) reads everything. */
   | { outcome: "NOT_SYNCED" }
@@ -56,7 +56,8 @@ export async function refreshMember(
   const clock = deps.clock ?? systemClock;
   const userId = request.userId ?? (await deps.members.findMemberUser(request.memberGuid));
   const member = userId && (await deps.members.getMember(userId, request.memberGuid));
-  if (!member) return { outcome: "UNKNOWN_MEMBER" };
+  // A member being deleted is gone at MX already; its purge must find nothing written behind it.
+  if (!member || member.deletingAt !== undefined) return { outcome: "UNKNOWN_MEMBER" };
   const since = member.sync.dataAsOf ?? member.sync.lastSyncedAt;
   if (since === undefined) return { outcome: "NOT_SYNCED" };
 
@@ -170,7 +171,7 @@ async function readChanges(
 
   const finished = clock();
   const counts = { owners: ownerCount, accounts: accountCount, transactions };
-  await deps.members.finishSync(userId, memberGuid, run, {
+  const recorded = await deps.members.finishSync(userId, memberGuid, run, {
     status: "SYNCED",
     outcome: "SYNCED",
     startedAt: started.toISOString(),
@@ -180,6 +181,8 @@ async function readChanges(
     lastSyncedAt: finished.toISOString(),
     dataAsOf: aggregatedAt,
   });
+  // The lease was lost (the member's deletion took it): no history row or event behind the purge.
+  if (!recorded) return { outcome: "BUSY" };
   await reportSyncEnd(deps, {
     userId,
     memberGuid,
