@@ -136,6 +136,10 @@ async function createClaimedMember(
   // `identify` is sticky: a repeated create never turns it off. A run already under way keeps what it was
   // started with; the member's next run fetches the owners.
   const known = await deps.members.getMember(userId, created.guid);
+  // MX still knows a credential member whose deletion has begun: this create must not revive it.
+  if (known?.deletingAt !== undefined) {
+    throw new ConflictError("conflict", "This member is being deleted. Create it again once it is gone.");
+  }
   const stored = await deps.members.putMember({
     userId,
     mxUserGuid,
@@ -200,14 +204,17 @@ async function existingOauthMember(
   institutionCode: string,
   id: string,
 ): Promise<Pick<Member, "guid" | "connection_status"> | undefined> {
-  const stored = (await deps.members.listMembers(userId)).find(
-    (m) => m.isOauth && m.institutionCode === institutionCode,
+  const known = await deps.members.listMembers(userId);
+  // A member being deleted is not reused, even while MX still lists it: the create makes a new one.
+  const deleting = new Set(known.filter((m) => m.deletingAt !== undefined).map((m) => m.memberGuid));
+  const stored = known.find(
+    (m) => m.isOauth && m.institutionCode === institutionCode && !deleting.has(m.memberGuid),
   );
   if (stored) return { guid: stored.memberGuid, connection_status: stored.connectionStatus ?? null };
   // A create that reached MX but not our table (a crash in between) is found by its `id`.
   for (let page = 1; page <= 100; page++) {
     const members = await deps.mx.listMembers(mxUserGuid, { page });
-    const found = members.items.find((m) => m.id === id);
+    const found = members.items.find((m) => m.id === id && !deleting.has(m.guid));
     if (found) return found;
     if (page >= members.pagination.total_pages) return undefined;
   }

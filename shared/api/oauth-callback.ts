@@ -78,7 +78,10 @@ export async function handleOauthCallback(
     return refused(400, "This sign-in link is not valid.", fallback);
   }
   const member = await deps.members.getMember(state.userId, state.memberGuid);
-  if (!member) return refused(404, "This bank connection no longer exists.", fallback);
+  // A member being deleted is gone for the callback too: nothing may start on it.
+  if (!member || member.deletingAt !== undefined) {
+    return refused(404, "This bank connection no longer exists.", fallback);
+  }
   const memberApp = memberAppUrl(member.redirectUrl, deps.redirectAllowList);
   const wayBack = memberApp ?? fallback;
 
