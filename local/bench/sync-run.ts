@@ -62,10 +62,10 @@ export interface SyncRunResult {
 
 /** Transactions per account of the warm-up member: a few pages, so the Map runs too. */
 const WARM_UP_TRANSACTIONS = 700;
-const PAGE_STATES = new Set(["StoreFirstTransactionsPage", "StoreTransactionsPage"]);
+export const PAGE_STATES = new Set(["StoreFirstTransactionsPage", "StoreTransactionsPage"]);
 
 /** The transaction pages Map's MaxConcurrency anywhere in the definition (Parallel and Map nesting included). */
-function mapMaxConcurrency(node: Json): number | undefined {
+export function mapMaxConcurrency(node: Json): number | undefined {
   if (Array.isArray(node)) {
     for (const item of node) {
       const found = mapMaxConcurrency(item);
@@ -90,7 +90,7 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
-interface Bench {
+export interface Bench {
   stack: LocalStack;
   sandbox: Sandbox;
   stores: Stores;
@@ -100,7 +100,7 @@ interface Bench {
  * The user's transaction rows (one member per benchmark user), optionally only those `syncRun` wrote,
  * counted by the store per account (keys are built in shared/storage only).
  */
-async function countTransactions(bench: Bench, userId: string, syncRun?: string): Promise<number> {
+export async function countTransactions(bench: Bench, userId: string, syncRun?: string): Promise<number> {
   let count = 0;
   for (const account of await bench.stores.bankData.listAccounts(userId)) {
     count += await bench.stores.bankData.countTransactions(userId, account.guid, syncRun ? { syncRun } : {});
@@ -148,7 +148,7 @@ async function runOnce(bench: Bench, request: SyncRequest, name: string): Promis
 }
 
 /** A member connected at MX and recorded as the API would, ready for its first sync. */
-async function connectMember(bench: Bench): Promise<SyncRequest> {
+export async function connectMember(bench: Bench): Promise<SyncRequest> {
   const mx = createMxClient({
     baseUrl: bench.sandbox.url,
     credentials: { clientId: bench.sandbox.clientId, apiKey: bench.sandbox.apiKey },
