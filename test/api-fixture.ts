@@ -96,7 +96,6 @@ export async function startApiWorld(sandboxOptions: SandboxOptions = {}): Promis
     env: {
       API_BASE_URL,
       REDIRECT_ALLOW_LIST: "https://app.example.test/connected,myapp://oauth",
-      LOG_LEVEL: "SILENT",
     },
   });
   const { sandbox } = stack;

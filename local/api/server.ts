@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { capture } from "../capture";
 import { applyCors, type CorsPolicy } from "./cors";
 import { BodyTooLargeError, buildEvent, readBody, readRequestHead } from "./event";
 import { createInvoker, gatewayError, type HttpAnswer, importHandler, type LambdaHandler } from "./invoke";
@@ -58,6 +59,14 @@ function send(res: ServerResponse, answer: HttpAnswer, requestId: string): void 
   for (const [name, values] of headers) res.setHeader(name, values.length === 1 ? (values[0] ?? "") : values);
   res.writeHead(answer.statusCode);
   res.end(answer.body);
+  // The API's answers (not the example app's static files) go to the secrets scan when it records.
+  if (answer.body.length < 256 * 1024) {
+    capture(
+      "response",
+      String(answer.statusCode),
+      JSON.stringify({ headers: answer.headers, body: `${answer.body}` }),
+    );
+  }
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {

@@ -14,6 +14,7 @@ import {
 } from "./http";
 import { findInstitution } from "./institutions";
 import {
+  CORRECT_ANSWER,
   challengeView,
   isChallenged,
   isCorrectAnswer,
@@ -135,6 +136,7 @@ export function createMember(req: ApiRequest): ApiReply {
     if (!m.credentials || m.credentials.length === 0)
       throw badRequest("Missing parameter: member.credentials.");
     secrets = secretsFrom(institution, m.credentials);
+    state.received(secrets.username, secrets.password);
     assertNoDuplicate(state, user.guid, institution.code, secrets, null);
   }
 
@@ -205,6 +207,7 @@ export function updateMember(req: ApiRequest): ApiReply {
   if (input.credentials && input.credentials.length > 0) {
     if (member.isOauth) throw unprocessable("An OAuth member has no credentials to update.");
     secrets = secretsFrom(member.institution, input.credentials);
+    state.received(secrets.username, secrets.password);
     assertNoDuplicate(state, member.userGuid, member.institution.code, secrets, member.guid);
     const running = member.job;
     if (running !== null && !(running.phase === "queued" || jobFamily(running.kind) === "aggregate")) {
@@ -307,6 +310,12 @@ export function resumeMember(req: ApiRequest): ApiReply {
   }
   if ([...expected].some((g) => !answers.has(g))) {
     throw unprocessable("member.challenges must answer every challenge.");
+  }
+  // Typed answers are secrets; a chosen option's value is what MX showed the user (and MX's test bank's typed
+  // answer, "correct", is also one of its option values, so it cannot be told from one either).
+  for (const c of member.challenges) {
+    const answer = answers.get(c.guid);
+    if (!c.variant.endsWith("OPTIONS") && answer !== CORRECT_ANSWER) req.state.received(answer);
   }
   const allCorrect = member.challenges.every((c) => isCorrectAnswer(c, answers.get(c.guid) ?? ""));
   resume(member, allCorrect, req.now);

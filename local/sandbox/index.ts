@@ -87,6 +87,8 @@ export interface Sandbox {
   webhooks(): WebhookRecord[];
   /** Replays members to now and sends the webhooks due (including retries); resolves when done. */
   flushWebhooks(): Promise<void>;
+  /** Every bank credential and typed MFA answer received so far (for the secrets scan). */
+  secretsReceived(): string[];
   close(): Promise<void>;
 }
 
@@ -159,6 +161,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return structuredClone(state.webhooks.records);
     },
     flushWebhooks: flush,
+    secretsReceived: () => [...state.secretsReceived],
     close: () =>
       new Promise<void>((resolve, reject) => {
         clearInterval(ticker);

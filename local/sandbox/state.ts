@@ -38,6 +38,11 @@ export class SandboxState {
     /** `<METHOD> <route template>`, e.g. `POST /users/{user_guid}/members/{member_guid}/aggregate`. */
     byRoute: {} as Record<string, number>,
   };
+  /** Every bank credential and typed MFA answer MX was given: what the product must never let out. */
+  readonly secretsReceived = new Set<string>();
+  received(...values: (string | undefined)[]): void {
+    for (const value of values) if (value) this.secretsReceived.add(value);
+  }
   /** The sandbox clock: real time plus this offset, moved by tests (sandbox.advanceTime). */
   clockOffsetMs = 0;
   readonly webhooks: WebhookOutbox;
