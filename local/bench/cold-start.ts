@@ -15,26 +15,39 @@ import { type BuildOptions, build, type Metafile } from "esbuild";
 import * as z from "zod";
 import { LAMBDA_BUNDLING } from "../../infra/bundling";
 import { ENTRY_METADATA_KEY } from "../../infra/metadata";
-import { synthesizeTemplate } from "../workflow/template";
+import { type CfnTemplate, synthesizeTemplate } from "../workflow/template";
 import type { BenchRow, BenchTable } from "./table";
 
 const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FLOOR_ENTRY = "local/bench/floor-get-item.ts";
 
 /**
- * Stand-ins for the template's tokens (Refs, GetAtts), which only CloudFormation resolves: the modules
- * parse their configuration at import, so each needs a value of the right shape.
+ * Stand-ins for the template's tokens (Refs, GetAtts), which only CloudFormation resolves, by the type of
+ * resource they name: the modules parse their configuration at import, so each needs a value of its shape.
  */
-const TOKEN_STAND_INS: Record<string, string> = {
-  TABLE_NAME: "mx-connect-data",
-  MX_SECRET_ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mx-AbCdEf",
-  OAUTH_STATE_SECRET_ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-AbCdEf",
-  WEBHOOK_SECRET_ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf",
-  EVENT_BUS_NAME: "mx-connect-events",
-  STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:sync",
-  API_BASE_URL: "https://abcdef1234.execute-api.us-east-1.amazonaws.com",
-  REFRESH_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/refresh",
+const REF_STAND_INS: Record<string, (logicalId: string) => string> = {
+  "AWS::DynamoDB::GlobalTable": (id) => id,
+  "AWS::DynamoDB::Table": (id) => id,
+  "AWS::Events::EventBus": (id) => id,
+  "AWS::SecretsManager::Secret": (id) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${id}-AbCdEf`,
+  "AWS::SQS::Queue": (id) => `https://sqs.us-east-1.amazonaws.com/123456789012/${id}`,
+  "AWS::StepFunctions::StateMachine": (id) => `arn:aws:states:us-east-1:123456789012:stateMachine:${id}`,
 };
+const GET_ATT_STAND_INS: Record<string, (logicalId: string) => string> = {
+  ApiEndpoint: (id) => `https://${id.toLowerCase()}.execute-api.us-east-1.amazonaws.com`,
+};
+
+function standIn(value: unknown, template: CfnTemplate): string | undefined {
+  if (typeof value === "string") return value;
+  const { Ref: ref, "Fn::GetAtt": getAtt } = (value ?? {}) as { Ref?: unknown; "Fn::GetAtt"?: unknown };
+  if (typeof ref === "string") {
+    const type = template.Resources[ref]?.Type;
+    return type ? REF_STAND_INS[type]?.(ref) : undefined;
+  }
+  if (Array.isArray(getAtt) && typeof getAtt[0] === "string" && typeof getAtt[1] === "string")
+    return GET_ATT_STAND_INS[getAtt[1]]?.(getAtt[0]);
+  return undefined;
+}
 
 /** What the NodejsFunction bundling options mean to esbuild (CDK passes them as CLI flags, one by one). */
 export function esbuildOptions(bundling: BundlingOptions, entry: string, outfile: string): BuildOptions {
@@ -137,8 +150,9 @@ export async function measureColdStart(runs = 7): Promise<ColdStartResult> {
       ?.Variables ?? {}) as Record<string, unknown>;
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(variables)) {
-      const literal = typeof value === "string" ? value : TOKEN_STAND_INS[name];
-      if (literal === undefined) throw new Error(`${logicalId}: no stand-in for the token in ${name}`);
+      const literal = standIn(value, template);
+      if (literal === undefined)
+        throw new Error(`${logicalId}: no stand-in for ${name}: ${JSON.stringify(value)}`);
       env[name] = literal;
     }
     targets.push({ entry, env });
@@ -147,7 +161,7 @@ export async function measureColdStart(runs = 7): Promise<ColdStartResult> {
 
   const dir = mkdtempSync(join(tmpdir(), "mx-connect-cold-start-"));
   try {
-    const all = [...targets, { entry: FLOOR_ENTRY, env: { TABLE_NAME: TOKEN_STAND_INS.TABLE_NAME ?? "" } }];
+    const all = [...targets, { entry: FLOOR_ENTRY, env: { TABLE_NAME: "mx-connect-data" } }];
     const built = await Promise.all(
       all.map(async ({ entry, env }, i) => {
         const outfile = join(dir, String(i), "index.mjs");
