@@ -1,7 +1,7 @@
 // cdk-nag: the rule packs every synth runs (AwsSolutions and Serverless), and the acknowledgements, each
 // with its reason, placed on the narrowest construct that causes the finding. Anything not acknowledged
 // fails synth.
-import { type CfnResource, Stack, Validations } from "aws-cdk-lib";
+import { type CfnResource, Names, Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 
@@ -44,6 +44,33 @@ export function acknowledgeSynchronousInvocation(fn: IConstruct, invoker: string
 /** `<LogicalId.Arn>` as cdk-nag prints a GetAtt in a finding. */
 export function arnRef(resource: IConstruct): string {
   return `<${Stack.of(resource).getLogicalId(resource as CfnResource)}.Arn>`;
+}
+
+/**
+ * A Lambda fed by an SQS queue's event source mapping (after `addEventSource`): the mapping waits for each
+ * batch, and a message that fails every receive moves to the queue's own dead-letter queue.
+ */
+export function acknowledgeQueueConsumer(fn: IConstruct, queue: IConstruct): void {
+  acknowledgeSynchronousInvocation(fn, "its SQS event source mapping");
+  const mapping = fn.node.tryFindChild(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`);
+  if (!mapping) throw new Error(`${fn.node.path} has no event source for ${queue.node.path}`);
+  acknowledge(
+    mapping,
+    "LambdaEventSourceMappingDestination",
+    "An SQS event source takes no on-failure destination (Lambda offers them for streams and Kafka): a " +
+      "message that fails maxReceiveCount receives moves to the queue's own dead-letter queue, alarmed.",
+    "Serverless",
+  );
+}
+
+/** A dead-letter queue has no redrive policy of its own. */
+export function acknowledgeDeadLetterQueue(queue: IConstruct): void {
+  acknowledge(
+    queue,
+    "SQSRedrivePolicy",
+    "This is a dead-letter queue (alarmed): a DLQ of its own would only move failed messages one hop on.",
+    "Serverless",
+  );
 }
 
 export const REASONS = {

@@ -3,7 +3,7 @@
 // asking MX to aggregate. A plain Lambda, not a Standard workflow: a refresh is one status call and, when
 // MX has news, a few list calls, well inside one invocation; a workflow would cost ~35 state transitions
 // (~$0.0009) per member per refresh, about 30× the Lambda + SQS + DynamoDB cost (README "Background refresh").
-import { Duration, Names } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -16,7 +16,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { apiRoutes } from "../../shared/api/routes";
 import { BACKGROUND_REFRESH } from "../../shared/refresh/settings";
-import { acknowledge, acknowledgeSynchronousInvocation, arnRef, REASONS } from "../nag";
+import { acknowledge, acknowledgeDeadLetterQueue, acknowledgeQueueConsumer, arnRef, REASONS } from "../nag";
 import { MxFunction } from "./function";
 import { acknowledgeTableIndexes } from "./sync-workflow";
 
@@ -75,22 +75,14 @@ export class BackgroundRefresh extends Construct {
     acknowledgeTableIndexes(this.consumer, props.table);
     // It continues a long sweep by enqueueing the next pass.
     this.queue.grantSendMessages(this.consumer);
-    const eventSource = new SqsEventSource(this.queue, {
-      batchSize: settings.batchSize,
-      maxConcurrency: settings.maxConcurrency,
-      reportBatchItemFailures: true,
-    });
-    this.consumer.addEventSource(eventSource);
-    acknowledgeSynchronousInvocation(this.consumer, "its SQS event source mapping");
-    const mapping = this.consumer.node.tryFindChild(`SqsEventSource:${Names.nodeUniqueId(this.queue.node)}`);
-    if (mapping)
-      acknowledge(
-        mapping,
-        "LambdaEventSourceMappingDestination",
-        "An SQS event source takes no on-failure destination (Lambda offers them for streams and Kafka): a " +
-          "message that fails maxReceiveCount receives moves to the queue's own dead-letter queue, alarmed.",
-        "Serverless",
-      );
+    this.consumer.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: settings.batchSize,
+        maxConcurrency: settings.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    acknowledgeQueueConsumer(this.consumer, this.queue);
 
     // The schedule invokes the sweep asynchronously: an event that failed Lambda's retries lands here and
     // alarms (three failed attempts stay under the function's Errors alarm threshold).
@@ -165,12 +157,7 @@ export class BackgroundRefresh extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: "A scheduled sweep failed every attempt: see the sweep's logs and its DLQ.",
     });
-    for (const dlq of [this.deadLetterQueue, this.sweepDeadLetterQueue])
-      acknowledge(
-        dlq,
-        "SQSRedrivePolicy",
-        "This is a dead-letter queue (alarmed): a DLQ of its own would only move failed messages one hop on.",
-        "Serverless",
-      );
+    acknowledgeDeadLetterQueue(this.deadLetterQueue);
+    acknowledgeDeadLetterQueue(this.sweepDeadLetterQueue);
   }
 }
