@@ -160,6 +160,11 @@ export interface ConnectClient {
     done?: (member: MemberView) => boolean,
     options?: WaitOptions,
   ): Promise<MemberView>;
+  /**
+   * DELETE /v1/members/{guid} (202: the member reads as deleting), then polls GET until it answers 404:
+   * the background purge has deleted every row. Returns the deleting member DELETE answered.
+   */
+  deleteMember(guid: string, options?: Omit<WaitOptions, "onSeen">): Promise<MemberView>;
   challenges(memberGuid: string): Promise<ChallengePrompt[]>;
   /** POST …/challenges (202) with one answer per prompt guid. */
   answerChallenges(memberGuid: string, answers: { guid: string; value: string }[]): Promise<MemberView>;
@@ -260,6 +265,15 @@ export function createConnectClient(apiUrl: string, token: string): ConnectClien
         done,
         { ...options, what: `member ${guid}`, describe: (member) => member.sync.status },
       ),
+    deleteMember: async (guid, options = {}) => {
+      const { member } = await call("DELETE", `/v1/members/${guid}`, memberResponseSchema, { expected: 202 });
+      await pollUntil(
+        async () => (await send("GET", `/v1/members/${guid}`)).status,
+        (status) => status === 404,
+        { ...options, what: `member ${guid} being deleted`, describe: (status) => `answering ${status}` },
+      );
+      return member;
+    },
     challenges: async (guid) =>
       (await call("GET", `/v1/members/${guid}/challenges`, challengesResponseSchema)).challenges,
     answerChallenges: async (guid, answers) =>

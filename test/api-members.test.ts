@@ -379,9 +379,13 @@ describe("DELETE /v1/members/{member_guid}", () => {
 
     // Act
     const res = await world.call("DeleteMember", { sub, params: { member_guid: member.guid } });
+    const deleting = await world.call("GetMember", { sub, params: { member_guid: member.guid } });
+    await world.stack.purge.drain();
 
-    // Assess
-    expect(res.status).toBe(204);
+    // Assess: 202 and deleting at once; the purge then leaves nothing.
+    expect(res.status).toBe(202);
+    expect(res.body.member).toMatchObject({ guid: member.guid, deleting: true });
+    expect(deleting.body.member.deleting).toBe(true);
     expect(await stores.members.getMember(sub, member.guid)).toBeUndefined();
     expect(await stores.bankData.listAccounts(sub)).toEqual([]);
     expect(await stores.bankData.countTransactions(sub, account?.guid ?? "")).toBe(0);
@@ -398,9 +402,10 @@ describe("DELETE /v1/members/{member_guid}", () => {
 
     // Act
     const res = await world.call("DeleteMember", { sub, params: { member_guid: member.guid } });
+    await world.stack.purge.drain();
 
     // Assess
-    expect(res.status).toBe(204);
+    expect(res.status).toBe(202);
     expect(world.stopped).toContain(runArn);
     expect((await world.stack.workflow.waitForExecution(runArn)).status).toBe("ABORTED");
     expect(world.stack.workflow.pendingTaskTokens(runArn)).toEqual([]);
@@ -415,8 +420,9 @@ describe("DELETE /v1/members/{member_guid}", () => {
     await mx.deleteMember(mxUserGuid, member.guid);
 
     const res = await world.call("DeleteMember", { sub, params: { member_guid: member.guid } });
+    await world.stack.purge.drain();
 
-    expect(res.status).toBe(204);
+    expect(res.status).toBe(202);
     expect(await stores.members.getMember(sub, member.guid)).toBeUndefined();
   });
 });

@@ -326,11 +326,11 @@ describe("deleting a member", () => {
     const accounts = (await api.get("/v1/accounts")).body.accounts as { guid: string }[];
     expect(accounts.length).toBeGreaterThan(0);
 
-    // Act
-    const res = await api.delete(`/v1/members/${member.guid}`);
+    // Act: 202 and deleting at once; the client then waits for the background purge (GET → 404).
+    const deleting = await api.deleteMember(member.guid);
 
     // Assess
-    expect(res.status).toBe(204);
+    expect(deleting.deleting).toBe(true);
     expect((await api.get(`/v1/members/${member.guid}`)).status).toBe(404);
     expect((await api.get("/v1/members")).body.members).toEqual([]);
     expect((await api.get("/v1/accounts")).body.accounts).toEqual([]);

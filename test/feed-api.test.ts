@@ -109,7 +109,8 @@ describe("GET /v1/transactions/sync", () => {
 
     // Act 3: the member is deleted; pull again.
     const deleted = await world.call("DeleteMember", { sub, params: { member_guid: memberGuid } });
-    expect(deleted.status, deleted.text).toBe(204);
+    expect(deleted.status, deleted.text).toBe(202);
+    await world.stack.purge.drain();
     await pull(sub, copy, state);
 
     // Assess 3: the copy is empty, like the store.

@@ -208,9 +208,10 @@ describe("events for the app", () => {
 
     // Act
     const res = await world.call("DeleteMember", { sub, params: { member_guid: member.guid } });
+    await world.stack.purge.drain();
 
     // Assess
-    expect(res.status).toBe(204);
+    expect(res.status).toBe(202);
     expect((await eventsOnceThere(member.guid, 2)).map((e) => e["detail-type"])).toEqual([
       "member.synced",
       "member.deleted",

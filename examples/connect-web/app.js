@@ -348,6 +348,17 @@ async function refreshMembers() {
     ...members.map((member) => {
       const counts = member.sync.counts;
       const needsUser = member.needs_user_action;
+      // DELETE answered 202: the member's rows are being purged; nothing may be done with it any more.
+      if (member.deleting) {
+        return el(
+          "tr",
+          { "data-member": member.guid, class: "deleting" },
+          el("td", {}, member.institution_code),
+          el("td", { class: "muted" }, "Deleting…"),
+          el("td", {}, "–"),
+          el("td", {}),
+        );
+      }
       return el(
         "tr",
         { "data-member": member.guid },
@@ -416,8 +427,20 @@ async function reconnect(member) {
 
 async function remove(member) {
   if (!window.confirm(`Delete ${member.institution_code} and all its data?`)) return;
+  // 202: deleted at MX, its stored rows purged in the background; the member reads as deleting until
+  // GET answers 404. A failed DELETE is safe to repeat.
   await api.deleteMember(member.guid);
   if (watching === member.guid) $("progress").hidden = true;
+  await refreshMembers();
+  for (let poll = 0; poll < 120; poll++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    try {
+      await api.getMember(member.guid);
+    } catch (error) {
+      if (error.status === 404) break;
+      throw error;
+    }
+  }
   await refreshMembers();
 }
 

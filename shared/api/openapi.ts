@@ -124,16 +124,27 @@ export const operations: Record<string, Operation> = {
   },
   SyncMember: {
     summary: "Refresh the member's data now",
-    description: "While a sync runs for the member, a second call starts nothing and answers 202 as well.",
+    description:
+      "While a sync runs for the member, a second call starts nothing and answers 202 as well. 409 while " +
+      "the member is being deleted.",
     params: s.memberParamsSchema,
     status: 202,
     response: s.acceptedResponseSchema,
-    errors: [404],
+    errors: [404, 409],
   },
   DeleteMember: {
-    summary: "Delete the member at MX and every stored row of it",
+    summary: "Delete the member at MX; its stored rows are purged in the background",
+    description:
+      "Marks the member deleting (no sync runs or writes from then on), stops its running sync, deletes it " +
+      "at MX and answers 202 with the member, `deleting: true`. Its owners, accounts, transactions and sync " +
+      "history are then deleted in the background (the changes feed reports each transaction removed); " +
+      "meanwhile GET answers the member with `deleting: true`, its stored rows may still be read as they " +
+      "go, and POST …/sync answers 409. Once the purge has ended the member answers 404 and `member.deleted` " +
+      "is published. Repeating DELETE is safe: 202 again while it is deleting (do repeat one that failed), " +
+      "404 once it is gone.",
     params: s.memberParamsSchema,
-    status: 204,
+    status: 202,
+    response: s.memberResponseSchema,
     errors: [404, 502, 503, 504],
   },
   ListOwners: {
