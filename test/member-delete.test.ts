@@ -30,8 +30,8 @@ beforeAll(async () => {
   stack = await startLocalStack({
     sandbox: { aggregationMs: 30 },
     waitScale: 0.002,
-    // The purge's start delay (90 s) in 1.8 s: longer than any local write in flight takes.
-    sqsDelayScale: 0.02,
+    // The purge's start delay (180 s) in 1.8 s: longer than any local write in flight takes.
+    sqsDelayScale: 0.01,
     // Each purge invocation has time for one step only: a big member takes many resumptions.
     purgeBudgetMs: 0,
     env: { API_BASE_URL: "https://api.example.test", REDIRECT_ALLOW_LIST: "https://app.example.test/" },

@@ -4,11 +4,12 @@
 export const MEMBER_PURGE = {
   /**
    * The purge's first delivery waits this long after DELETE marked the member: longer than any Lambda
-   * that writes a member's rows may run (sync tasks 30 s, the refresh consumer 60 s; a CDK test checks),
+   * that writes a member's rows may run (the sync's store tasks and Finish 120 s, the refresh consumer
+   * 60 s; a CDK test checks every function with write access),
    * so a writer that passed its member check just before the mark has ended before a row is deleted, and
    * nothing is written behind the purge. Writers that come later see the mark and write nothing.
    */
-  startDelaySeconds: 90,
+  startDelaySeconds: 180,
   /** The purge Lambda's timeout; the queue's visibility timeout is 6× it, as AWS advises for Lambda sources. */
   consumerTimeoutSeconds: 300,
   /** A step starts only with this much time left; otherwise the purge enqueues its continuation. */
