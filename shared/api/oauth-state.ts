@@ -107,8 +107,10 @@ export function verifyOauthState(key: Buffer, token: string, now: Date): Verifie
   const [sealed, signature, extra] = token.split(".");
   if (!sealed || !signature || extra !== undefined) return { ok: false, reason: "forged" };
   const keys = stateKeys(key);
-  const given = Buffer.from(signature, "base64url");
-  const expected = mac(keys.mac, sealed);
+  // Compared as text: base64url decoding skips stray characters and the last character's spare bits, so
+  // comparing decoded bytes would accept other spellings of the same signature.
+  const given = Buffer.from(signature);
+  const expected = Buffer.from(mac(keys.mac, sealed).toString("base64url"));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: "forged" };
   }
