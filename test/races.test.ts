@@ -264,5 +264,50 @@ describe("the OAuth state", () => {
   });
 });
 
+describe("an MFA answer Step Functions cannot check", () => {
+  it("is kept back (not sent to MX) and can be sent again: the run then resumes and syncs", async () => {
+    // Prepare: a member waiting on an MFA question; Step Functions fails while the answer is checked.
+    const sub = newUser();
+    const { guid } = await createCredentialMember(sub, "challenge");
+    const challenged = await world.waitForSync(sub, guid, ["CHALLENGED", ...ENDED]);
+    expect(challenged.sync.status).toBe("CHALLENGED");
+    const prompts = await world.call("GetChallenges", { sub, params: { member_guid: guid } });
+    const [question] = prompts.body.challenges as { guid: string }[];
+    if (!question) throw new Error("no prompt stored");
+    const answer = { challenges: [{ guid: question.guid, value: "correct" }] };
+    const real = world.stack.workflow.stepFunctions;
+    const failingChecks = new Proxy(real, {
+      get(target, property) {
+        if (property === "pendingTaskTokens") {
+          return () => {
+            throw new Error("Step Functions is unavailable");
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as LocalStepFunctions;
+    const resumesBefore = resumesAtMx();
+
+    // Act
+    world.stack.aws.attachStepFunctions(failingChecks);
+    let first: Awaited<ReturnType<ApiWorld["call"]>>;
+    try {
+      first = await world.call("AnswerChallenges", { sub, params: { member_guid: guid }, body: answer });
+    } finally {
+      world.stack.aws.attachStepFunctions(real);
+    }
+    const resumesAfterFirst = resumesAtMx();
+    const again = await world.call("AnswerChallenges", { sub, params: { member_guid: guid }, body: answer });
+
+    // Assess
+    expect(first.status).toBe(500);
+    expect(resumesAfterFirst).toBe(resumesBefore);
+    expect(again.status, again.text).toBe(202);
+    expect(resumesAtMx()).toBe(resumesBefore + 1);
+    expect((await world.waitForSync(sub, guid, ENDED)).sync.status).toBe("SYNCED");
+  });
+});
+
 const resumesAtMx = () =>
   world.sandbox.stats().byRoute["PUT /users/{user_guid}/members/{member_guid}/resume"] ?? 0;

@@ -67,7 +67,21 @@ export async function answerChallenge(
   if (!taskToken) throw new NoChallengeError(); // answered concurrently, or the wait expired
   // The run may have ended with the token still stored (its wait timed out, it was stopped): then MX must
   // not get the answer (the bank would count an attempt nobody follows up). The token stays taken.
-  if (!(await deps.sfn.taskWaiting(taskToken))) {
+  let runWaits: boolean;
+  try {
+    runWaits = await deps.sfn.taskWaiting(taskToken);
+  } catch (error) {
+    // Step Functions did not answer: nothing was sent anywhere, so the user may simply try again.
+    await deps.members.saveChallenges(
+      userId,
+      memberGuid,
+      challenges,
+      taskToken,
+      options.challengeTimeoutSeconds,
+    );
+    throw error;
+  }
+  if (!runWaits) {
     throw new NoChallengeError(
       "The sync stopped waiting for this answer (it timed out or ended); the member's sync status says what happened.",
     );
