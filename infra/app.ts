@@ -1,7 +1,5 @@
-// CDK entry (cdk.json "app"): `npm run synth`, `npx cdk deploy`.
-// Context: -c mxBaseUrl=https://api.mx.com (production MX), -c customerManagedKey=true,
-// -c redirectAllowList=https://app.example.com/connected,… and the API's jwtIssuer/jwtAudience,
-// -c extendedHistory=true (first syncs ask MX for up to 24 months of transactions).
+// CDK entry (cdk.json "app"): `npm run synth`, `npx cdk deploy`. The deploy options (`-c key=value`) are
+// listed once, in infra/context.ts (and the table of infra/README.md).
 import { buildApp } from "./build";
 
 buildApp().app.synth();

@@ -1,7 +1,10 @@
 // Builds the CDK app: used by infra/app.ts (cdk synth / deploy), by the tests and by the local runner.
+// Its context (the deploy options) is parsed by infra/context.ts.
 import { App, Duration, Validations } from "aws-cdk-lib";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
-import { AwsSolutionsChecks } from "cdk-nag";
+import type { UserAuthProps } from "./constructs/auth";
+import { type DeployContext, parseDeployContext } from "./context";
+import { nagPacks } from "./nag";
 import { MxConnectStack, type MxConnectStackProps } from "./stack";
 
 export const STACK_NAME = "MxConnectStack";
@@ -10,7 +13,7 @@ export interface BuildAppOptions {
   /** Extra context, e.g. `{"aws:cdk:bundling-stacks": []}` to skip esbuild (tests, local runner). */
   readonly context?: Record<string, unknown>;
   readonly outdir?: string;
-  /** Run cdk-nag's AwsSolutions checks at synth (default true): an unacknowledged finding fails synth. */
+  /** Run cdk-nag's packs (nagPacks: AwsSolutions, Serverless) at synth (default true): an unacknowledged finding fails synth. */
   readonly nag?: boolean;
   readonly stack?: MxConnectStackProps;
 }
@@ -23,38 +26,59 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxCo
     ...(options.outdir ? { outdir: options.outdir } : {}),
     ...(options.context ? { context: options.context } : {}),
   });
-  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const context = (key: string): string | undefined => {
-    const value: unknown = app.node.tryGetContext(key);
-    return typeof value === "string" && value !== "" ? value : undefined;
-  };
-  const mxBaseUrl = context("mxBaseUrl");
-  const redirectAllowList = context("redirectAllowList")
-    ?.split(",")
-    .map((url) => url.trim());
-  // `-c transactionPageConcurrency=N`: the transactions Map's MaxConcurrency (default 4); `npm run bench`
-  // synthesizes its concurrency-1 baseline with it.
-  const concurrencyContext: unknown = app.node.tryGetContext("transactionPageConcurrency");
-  const pageConcurrency = concurrencyContext === undefined ? undefined : String(concurrencyContext);
-  if (pageConcurrency !== undefined && !/^[1-9][0-9]{0,2}$/.test(pageConcurrency))
-    throw new Error("Context transactionPageConcurrency must be an integer from 1 to 999");
-  // `-c sweepEveryHours=N`: the background refresh's sweep cadence (default 6).
-  const sweepContext: unknown = app.node.tryGetContext("sweepEveryHours");
-  const sweepHours = sweepContext === undefined ? undefined : String(sweepContext);
-  if (sweepHours !== undefined && !/^[1-9][0-9]{0,2}$/.test(sweepHours))
-    throw new Error("Context sweepEveryHours must be an integer from 1 to 999");
+  if (options.nag ?? true) Validations.of(app).addPlugins(...nagPacks(app));
+  const context = parseDeployContext((name) => app.node.tryGetContext(name));
   const stack = new MxConnectStack(app, STACK_NAME, {
     description: "mx-connect: bank connections through the MX Platform API",
-    ...(mxBaseUrl ? { mxBaseUrl } : {}),
-    customerManagedKey: context("customerManagedKey") === "true",
-    // `-c extendedHistory=true`: the first sync asks MX for up to 24 months (a product of the MX contract).
-    extendedHistory: [true, "true"].includes(app.node.tryGetContext("extendedHistory")),
-    ...(redirectAllowList ? { redirectAllowList } : {}),
-    ...(pageConcurrency ? { workflow: { transactionPageConcurrency: Number(pageConcurrency) } } : {}),
-    ...(sweepHours
-      ? { sweepSchedule: scheduler.ScheduleExpression.rate(Duration.hours(Number(sweepHours))) }
+    // Region-agnostic, except that a customer managed table key must name its region (TableV2 renders the
+    // key per replica region): the CDK CLI always sets CDK_DEFAULT_REGION (AWS_REGION, profile, us-east-1).
+    ...(context.customerManagedKey ? { env: { region: deployRegion() } } : {}),
+    ...(context.mxBaseUrl ? { mxBaseUrl: context.mxBaseUrl } : {}),
+    customerManagedKey: context.customerManagedKey ?? false,
+    extendedHistory: context.extendedHistory ?? false,
+    ...(context.redirectAllowList ? { redirectAllowList: context.redirectAllowList } : {}),
+    ...(context.transactionPageConcurrency
+      ? { workflow: { transactionPageConcurrency: context.transactionPageConcurrency } }
       : {}),
+    ...(context.sweepEveryHours
+      ? { sweepSchedule: scheduler.ScheduleExpression.rate(Duration.hours(context.sweepEveryHours)) }
+      : {}),
+    userAuth: userAuthOf(context),
     ...options.stack,
   });
   return { app, stack };
+}
+
+function deployRegion(): string {
+  const region = process.env.CDK_DEFAULT_REGION;
+  if (!region)
+    throw new Error(
+      "Context customerManagedKey needs the deployment region at synth: run through the CDK CLI (it sets " +
+        "CDK_DEFAULT_REGION from AWS_REGION or your profile) or set CDK_DEFAULT_REGION",
+    );
+  return region;
+}
+
+function userAuthOf(context: DeployContext): UserAuthProps {
+  return {
+    selfSignUp: context.selfSignUp ?? false,
+    ...(context.sesFromEmail
+      ? {
+          email: {
+            fromEmail: context.sesFromEmail,
+            ...(context.sesFromName ? { fromName: context.sesFromName } : {}),
+            ...(context.sesRegion ? { sesRegion: context.sesRegion } : {}),
+          },
+        }
+      : {}),
+    ...(context.authCallbackUrls && context.authDomainPrefix
+      ? {
+          hostedSignIn: {
+            callbackUrls: context.authCallbackUrls,
+            logoutUrls: context.authLogoutUrls ?? [],
+            domainPrefix: context.authDomainPrefix,
+          },
+        }
+      : {}),
+  };
 }

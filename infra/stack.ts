@@ -6,6 +6,7 @@ import type { Construct } from "constructs";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../shared/domain/sync";
 import { Alarms } from "./constructs/alarms";
 import { ConnectApi } from "./constructs/api";
+import type { UserAuthProps } from "./constructs/auth";
 import { BackgroundRefresh } from "./constructs/background-refresh";
 import { Data } from "./constructs/data";
 import { AppEvents } from "./constructs/events";
@@ -31,6 +32,8 @@ export interface MxConnectStackProps extends StackProps {
   readonly redirectAllowList?: readonly string[];
   /** Days the transactions change log keeps entries (a changes-feed cursor's life; default 30; context too). */
   readonly changeRetentionDays?: number;
+  /** The user pool the API trusts by default (sign-up, email, hosted sign-in; context, see infra/context.ts). */
+  readonly userAuth?: UserAuthProps;
   /** Overrides the repository root (tests). */
   readonly projectRoot?: string;
 }
@@ -74,6 +77,7 @@ export class MxConnectStack extends Stack {
         props.workflow?.challengeTimeout ?? Duration.seconds(DEFAULT_CHALLENGE_TIMEOUT_SECONDS)
       ).toSeconds(),
       ...(props.redirectAllowList ? { redirectAllowList: props.redirectAllowList } : {}),
+      ...(props.userAuth ? { userAuth: props.userAuth } : {}),
     });
 
     // The app's events: Finish and the routes that declare `events` publish (nothing else may).

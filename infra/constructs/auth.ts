@@ -1,14 +1,26 @@
 // Who may call the Connect API: by default a Cognito user pool and a public app client (SRP sign-in, no
 // secret: it ships inside mobile and browser apps). The API's JWT authorizer trusts this pool's issuer and
 // this client's id as audience. Bring your own identity provider instead with CDK context (see api.ts).
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+// Safe by default: no open sign-up (an administrator creates users), no OAuth flows unless the deployer
+// names the callback URLs (then the authorization code flow only, never implicit, and no example.com).
+import { Aws, Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import { Construct } from "constructs";
 import { acknowledge } from "../nag";
 
 export interface UserAuthProps {
-  /** Let end users sign themselves up (default true: a consumer app's users arrive on their own). */
+  /**
+   * Let anyone sign up (default false: an administrator creates users; a consumer app that wants open
+   * sign-up turns it on, context `selfSignUp`, and should then watch its pool for abuse).
+   */
   readonly selfSignUp?: boolean;
+  /** Send the pool's email through Amazon SES (default Cognito's sender, a few emails a day: testing only). */
+  readonly email?: cognito.UserPoolSESOptions;
+  /**
+   * Cognito's hosted sign-in with the authorization code flow (the public client uses PKCE): its callback
+   * and sign-out URLs and the Cognito domain prefix. Default none: the app signs in with SRP itself.
+   */
+  readonly hostedSignIn?: { callbackUrls: string[]; logoutUrls: string[]; domainPrefix: string };
   /** MFA for the app's users (default OPTIONAL: the app decides; REQUIRED makes every user enrol TOTP). */
   readonly mfa?: cognito.Mfa;
 }
@@ -24,8 +36,13 @@ export class UserAuth extends Construct {
   constructor(scope: Construct, id: string, props: UserAuthProps = {}) {
     super(scope, id);
     const mfa = props.mfa ?? cognito.Mfa.OPTIONAL;
+    const hosted = props.hostedSignIn;
     this.userPool = new cognito.UserPool(this, "UserPool", {
-      selfSignUpEnabled: props.selfSignUp ?? true,
+      selfSignUpEnabled: props.selfSignUp ?? false,
+      // SES: in the stack's own region unless told (a token in a region-agnostic stack).
+      ...(props.email
+        ? { email: cognito.UserPoolEmail.withSES({ sesRegion: Aws.REGION, ...props.email }) }
+        : {}),
       signInAliases: { email: true },
       autoVerify: { email: true },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
@@ -51,7 +68,19 @@ export class UserAuth extends Construct {
       idTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.days(30),
       enableTokenRevocation: true,
+      // Without this CDK turns on the implicit and code flows with https://example.com as callback.
+      ...(hosted
+        ? {
+            oAuth: {
+              flows: { authorizationCodeGrant: true },
+              scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+              callbackUrls: hosted.callbackUrls,
+              logoutUrls: hosted.logoutUrls,
+            },
+          }
+        : { disableOAuth: true }),
     });
+    if (hosted) this.userPool.addDomain("Domain", { cognitoDomain: { domainPrefix: hosted.domainPrefix } });
     this.issuer = this.userPool.userPoolProviderUrl;
     this.audience = [this.appClient.userPoolClientId];
 
