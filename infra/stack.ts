@@ -11,6 +11,7 @@ import { BackgroundRefresh } from "./constructs/background-refresh";
 import { Data } from "./constructs/data";
 import { AppEvents } from "./constructs/events";
 import { CHANGE_RETENTION_CONTEXT } from "./constructs/function";
+import { MemberPurge } from "./constructs/member-purge";
 import { Secrets } from "./constructs/secrets";
 import { SyncWorkflow } from "./constructs/sync-workflow";
 import type { SyncWorkflowSettings } from "./workflow/definition";
@@ -43,6 +44,7 @@ export class MxConnectStack extends Stack {
   readonly secrets: Secrets;
   readonly sync: SyncWorkflow;
   readonly refresh: BackgroundRefresh;
+  readonly purge: MemberPurge;
   readonly api: ConnectApi;
   readonly events: AppEvents;
   readonly alarms: Alarms;
@@ -100,6 +102,14 @@ export class MxConnectStack extends Stack {
     });
     this.events.allowPublishing(this.refresh.consumer);
 
+    // DELETE queues a member's purge; its consumer deletes the rows in the background, then member.deleted.
+    this.purge = new MemberPurge(this, "MemberPurge", {
+      projectRoot,
+      table: this.data.table,
+      routeFunctions: this.api.functions,
+    });
+    this.events.allowPublishing(this.purge.consumer);
+
     new CfnOutput(this, "ApiUrl", { value: this.api.url });
     if (this.api.auth) {
       new CfnOutput(this, "UserPoolId", { value: this.api.auth.userPool.userPoolId });
@@ -119,7 +129,7 @@ export class MxConnectStack extends Stack {
     new CfnOutput(this, "AlarmTopicArn", {
       value: this.alarms.topic.topicArn,
       description:
-        "Subscribe on-call here: failed syncs, Lambda errors and throttles, webhook and DLQ alarms",
+        "Subscribe on-call here: failed syncs, Lambda errors and throttles, webhook and DLQ (refresh, purge) alarms",
     });
     new CfnOutput(this, "MxWebhookUrl", { value: `${this.api.url}/v1/mx/webhooks` });
     new CfnOutput(this, "MxWebhookCredentialsSecretArn", {

@@ -42,14 +42,14 @@ describe("the app's event bus", () => {
     expect(template.toJSON().Outputs.EventBusName.Value).toEqual({ Ref: busId });
   });
 
-  it("only Finish, the background refresh and the delete route may publish, only to that bus, and only they know its name", () => {
+  it("only Finish, the background refresh and the member purge may publish, only to that bus, and only they know its name", () => {
     const [[busId] = []] = ofType("AWS::Events::EventBus");
     const publishers = functions()
       .filter(([, fn]) => statementsOf(fn).some((s) => actions(s).includes("events:PutEvents")))
       .map(([, fn]) => entryOf(fn))
       .sort();
     expect(publishers).toEqual([
-      "functions/api-delete-member.ts",
+      "functions/purge-member.ts",
       "functions/refresh-consumer.ts",
       "functions/sync-finish.ts",
     ]);

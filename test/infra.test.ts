@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp, SKIP_BUNDLING } from "../infra/build";
 import type { MxConnectStack } from "../infra/stack";
+import { MEMBER_PURGE } from "../shared/members/settings";
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
@@ -26,9 +27,19 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 /** The workflow's functions (the API's are tested in api-infra.test.ts). */
 const ourFunctions = () =>
   ofType("AWS::Lambda::Function").filter(([, r]) =>
-    /^functions\/(sync-|refresh-|sweep)/.test(String(r.Metadata?.["mx-connect:entry"] ?? "")),
+    /^functions\/(sync-|refresh-|sweep|purge-)/.test(String(r.Metadata?.["mx-connect:entry"] ?? "")),
   );
 const entryOf = (r: Resource) => String(r.Metadata?.["mx-connect:entry"]);
+
+/** The policies attached to a function's role. */
+function policiesOf(functionLogicalId: string): unknown[] {
+  const fn = resources[functionLogicalId];
+  if (!fn) throw new Error(`no function ${functionLogicalId}`);
+  const roleRef = (fn.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  return ofType("AWS::IAM::Policy")
+    .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
+    .map(([, policy]) => policy.Properties.PolicyDocument);
+}
 
 /** The actions granted to a function's role, across its policies. */
 function actionsOf(functionLogicalId: string): string[] {
@@ -61,9 +72,10 @@ describe("data", () => {
 });
 
 describe("Lambda functions", () => {
-  it("are the workflow's nine and the background refresh's two, Node.js 22 on arm64, traced, JSON-logged to a log group with retention", () => {
+  it("are the workflow's nine, the background refresh's two and the member purge, Node.js 22 on arm64, traced, JSON-logged to a log group with retention", () => {
     const functions = ourFunctions();
     expect(functions.map(([, r]) => entryOf(r)).sort()).toEqual([
+      "functions/purge-member.ts",
       "functions/refresh-consumer.ts",
       "functions/sweep.ts",
       "functions/sync-accounts.ts",
@@ -149,6 +161,16 @@ describe("Lambda functions", () => {
         ...sqsConsume,
         "events:PutEvents",
       ],
+      // The member purge: the table, its own queue (consumes, continues itself), member.deleted; no MX.
+      "functions/purge-member.ts": [
+        ...logs,
+        ...xray,
+        ...tableRead,
+        ...tableWrite,
+        ...sqsSend,
+        ...sqsConsume,
+        "events:PutEvents",
+      ],
       // …and SendMessage on its own dead-letter queue (the schedule invokes it asynchronously).
       "functions/sweep.ts": [...logs, ...xray, ...tableRead, ...sqsSend, "sqs:SendMessage"],
     };
@@ -221,7 +243,9 @@ describe("the background refresh", () => {
     const consumer = stack.getLogicalId(stack.refresh.consumer.node.defaultChild as never);
 
     // Act
-    const [[, mapping] = []] = ofType("AWS::Lambda::EventSourceMapping");
+    const [[, mapping] = []] = ofType("AWS::Lambda::EventSourceMapping").filter(
+      ([, m]) => (m.Properties.FunctionName as { Ref: string }).Ref === consumer,
+    );
     const queues = ofType("AWS::SQS::Queue").map(([, q]) => q.Properties);
 
     // Assess
@@ -257,6 +281,54 @@ describe("the background refresh", () => {
         "sqs:SendMessage",
       ].sort(),
     );
+  });
+});
+
+describe("the member purge", () => {
+  it("is fed by its queue (DLQ, alarmed) one purge at a time, and only the DELETE route may send to it", () => {
+    // Prepare
+    const consumer = stack.getLogicalId(stack.purge.consumer.node.defaultChild as never);
+    const queue = stack.getLogicalId(stack.purge.queue.node.defaultChild as never);
+    const dlq = stack.getLogicalId(stack.purge.deadLetterQueue.node.defaultChild as never);
+
+    // Act
+    const [[, mapping] = []] = ofType("AWS::Lambda::EventSourceMapping").filter(
+      ([, m]) => (m.Properties.FunctionName as { Ref: string }).Ref === consumer,
+    );
+    const senders = ofType("AWS::Lambda::Function")
+      .filter(([id]) => actionsOf(id).includes("sqs:SendMessage"))
+      .filter(([id]) => JSON.stringify(policiesOf(id)).includes(queue))
+      .map(([, fn]) => entryOf(fn))
+      .sort();
+    const dlqAlarms = ofType("AWS::CloudWatch::Alarm").filter(([, a]) =>
+      JSON.stringify(a.Properties.Dimensions ?? []).includes(dlq),
+    );
+
+    // Assess
+    expect(mapping?.Properties).toMatchObject({
+      FunctionName: { Ref: consumer },
+      BatchSize: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    expect(resources[queue]?.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    expect(senders).toEqual(["functions/api-delete-member.ts", "functions/purge-member.ts"]);
+    expect(dlqAlarms).toHaveLength(1);
+  });
+
+  it("starts later than any function writing a member's rows can still be running", () => {
+    // The purge's first delivery waits MEMBER_PURGE.startDelaySeconds after the DELETE: every function with
+    // write access to the table but the purge itself must time out sooner (a writer that passed its member
+    // check just before the mark has then ended).
+    const writers = ofType("AWS::Lambda::Function").filter(
+      ([id, fn]) =>
+        actionsOf(id).includes("dynamodb:BatchWriteItem") && entryOf(fn) !== "functions/purge-member.ts",
+    );
+    expect(writers.length).toBeGreaterThan(5);
+    for (const [id, fn] of writers) {
+      expect(Number(fn.Properties.Timeout), `${id} ${entryOf(fn)}`).toBeLessThan(
+        MEMBER_PURGE.startDelaySeconds,
+      );
+    }
   });
 });
 
