@@ -97,7 +97,8 @@ async function oneCreateAtATime<T>(deps: CreateMemberDeps, id: string, create: (
   try {
     return await create();
   } finally {
-    await deps.once.release(key, holder);
+    // A release that fails must not turn a made member into an error: the claim expires by itself.
+    await deps.once.release(key, holder).catch(() => undefined);
   }
 }
 
@@ -133,8 +134,6 @@ async function createClaimedMember(
     (isOauth ? await existingOauthMember(deps, userId, mxUserGuid, body.institution_code, id) : undefined) ??
     (await createAtMx(deps.mx, mxUserGuid, body, id));
 
-  // `identify` is sticky: a repeated create never turns it off. A run already under way keeps what it was
-  // started with; the member's next run fetches the owners.
   const known = await deps.members.getMember(userId, created.guid);
   // MX still knows a credential member whose deletion has begun: this create must not revive it.
   if (known?.deletingAt !== undefined) {
@@ -146,6 +145,8 @@ async function createClaimedMember(
     memberGuid: created.guid,
     institutionCode: body.institution_code,
     isOauth,
+    // Sticky: a repeated create never turns it off. A run already under way keeps what it was started
+    // with; the member's next run fetches the owners.
     identify: body.identify === true || known?.identify === true,
     ...(created.connection_status ? { connectionStatus: created.connection_status } : {}),
     ...(body.redirect_url ? { redirectUrl: body.redirect_url } : {}),
