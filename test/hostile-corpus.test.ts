@@ -275,6 +275,8 @@ theirs("ReconnectMember", (x) => ({
   params: { member_guid: x.b.member },
   body: { credentials: [{ guid: "CRD-1", value: "new" }] },
 }));
+// No body at all: reconnect's body is optional (an OAuth member's new window), so this reaches the lookup.
+theirs("ReconnectMember", (x) => ({ params: { member_guid: x.b.member } }));
 theirs("ListTransactions", (x) => ({ params: { account_guid: x.b.account } }));
 theirs("ListTransactions", (x) => ({
   params: { account_guid: x.b.account },

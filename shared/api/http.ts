@@ -197,20 +197,19 @@ const JSON_MEDIA_TYPE = /^application\/([a-z0-9.!#$&^_-]+\+)?json$/;
 
 /**
  * The JSON body parser. Media types are case-insensitive (RFC 9110 §8.3.1): any other type is a 415,
- * a missing or malformed body a 400. (Middy's parser matched the type case-sensitively.)
+ * a malformed body a 400. (Middy's parser matched the type case-sensitively.)
  */
 const jsonBody: MiddlewareObj<Event, HttpResult> = {
   before: ({ event }) => {
+    // No body at all: the route's schema decides (reconnect's is optional); a body sent must be JSON.
+    if (event.body === undefined || event.body === "") return;
     const mediaType = (event.headers?.["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
       throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
     }
-    const text =
-      event.isBase64Encoded && event.body !== undefined
-        ? Buffer.from(event.body, "base64").toString("utf8")
-        : event.body;
+    const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
     try {
-      (event as { body: unknown }).body = JSON.parse(text ?? "");
+      (event as { body: unknown }).body = JSON.parse(text);
     } catch {
       throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
     }
