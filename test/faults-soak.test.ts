@@ -9,6 +9,7 @@
 // Every sync must end in a named outcome, and every member's stored accounts and transactions must equal
 // MX's exactly (nothing lost, nothing twice). One line of figures is printed. SOAK_SYNCS sets the count.
 import { randomUUID } from "node:crypto";
+import { availableParallelism, loadavg } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hash32 } from "../local/sandbox/prng";
 import { connectMxbankMember } from "../local/sandbox-member";
@@ -18,11 +19,20 @@ import type { SyncRequest } from "../shared/sync/contract";
 import { checkAgainstMx } from "./bank-truth";
 
 const SYNCS = Number(process.env.SOAK_SYNCS ?? 100);
-const AT_ONCE = 10;
+const AT_ONCE = 20;
 const SEED = 11;
 const CRASH_RATE = 0.15;
 
 let stack: LocalStack;
+
+/** `work` over `items`, AT_ONCE at a time, results in order. */
+async function inBatches<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += AT_ONCE) {
+    results.push(...(await Promise.all(items.slice(i, i + AT_ONCE).map(work))));
+  }
+  return results;
+}
 const crashed = new Set<string>();
 let crashes = 0;
 
@@ -74,12 +84,13 @@ describe("syncs under faults", () => {
     // Prepare: the members, while MX behaves; then MX's faults
     const sandbox = stack.sandbox;
     if (!sandbox) throw new Error("this test needs the sandbox");
-    const requests: SyncRequest[] = [];
-    for (let i = 0; i < SYNCS; i++) {
-      requests.push(
+    const cpuAtStart = process.cpuUsage();
+    const startedAt = Date.now();
+    const requests: SyncRequest[] = await inBatches(
+      Array.from({ length: SYNCS }, (_, i) => i),
+      async (i) =>
         (await connectMxbankMember({ mx: stack.mx, members: stack.stores.members }, `good-${i}`)).request,
-      );
-    }
+    );
     const statusBefore = { ...sandbox.stats().byStatus };
     sandbox.setKnobs({
       faults: {
@@ -93,6 +104,7 @@ describe("syncs under faults", () => {
     });
 
     // Act: AT_ONCE syncs at a time
+    const syncsFrom = Date.now();
     const outcomes: Record<string, number> = {};
     const failures: string[] = [];
     const retriesByError: Record<string, number> = {};
@@ -121,6 +133,8 @@ describe("syncs under faults", () => {
     };
     await Promise.all(Array.from({ length: AT_ONCE }, worker));
 
+    const syncSeconds = (Date.now() - syncsFrom) / 1000;
+
     // Assess: MX quiet again, every member against MX's truth
     sandbox.setKnobs({
       faults: { rate5xx: 0, burst429Rate: 0, slowRate: 0, dropRate: 0 },
@@ -129,13 +143,13 @@ describe("syncs under faults", () => {
     const mxFaults = sandbox.faultsInjected();
     const statusAfter = sandbox.stats().byStatus;
     const answered = (status: number) => (statusAfter[status] ?? 0) - (statusBefore[status] ?? 0);
-    let rows = 0;
-    const mismatches: string[] = [];
-    for (const request of requests) {
-      const check = await checkAgainstMx({ mx: stack.mx, stores: stack.stores }, request);
-      rows += check.rows;
-      mismatches.push(...check.mismatches.map((m) => `${request.memberGuid}: ${m}`));
-    }
+    const checks = await inBatches(requests, async (request) => ({
+      request,
+      ...(await checkAgainstMx({ mx: stack.mx, stores: stack.stores }, request)),
+    }));
+    const rows = checks.reduce((sum, check) => sum + check.rows, 0);
+    const mismatches = checks.flatMap((c) => c.mismatches.map((m) => `${c.request.memberGuid}: ${m}`));
+    const cpu = process.cpuUsage(cpuAtStart);
     const dynamoFaults = stack.dynamo.faultCounts();
     const workflowRetries = Object.values(retriesByError).reduce((a, b) => a + b, 0);
     console.log(
@@ -147,7 +161,11 @@ describe("syncs under faults", () => {
         `sustained-throttle batch calls ${dynamoFaults.sustainedBatchCalls}; workflow retries ${workflowRetries} ` +
         `(${Object.entries(retriesByError)
           .map(([e, n]) => `${e} ${n}`)
-          .join(", ")}); rows checked ${rows}, mismatches ${mismatches.length}`,
+          .join(
+            ", ",
+          )}); rows checked ${rows}, mismatches ${mismatches.length}; syncs took ${syncSeconds.toFixed(1)} s, ` +
+        `the test ${((Date.now() - startedAt) / 1000).toFixed(1)} s, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s ` +
+        `(load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores)`,
     );
     expect(failures).toEqual([]);
     expect(outcomes).toEqual({ SYNCED: SYNCS });

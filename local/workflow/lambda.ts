@@ -27,9 +27,11 @@ export interface LambdaTarget {
 
 /**
  * Crashes to inject (fault tests): an invocation chosen by `crashAtFirstWrite` dies as its process would
- * when it sends its first DynamoDB write (after its MX reads): the write never lands, the invocation fails
- * with `Lambda.Unknown` (Step Functions' name for an unhandled Lambda error: a runtime exit, out of memory),
- * and nothing it sends afterwards leaves it.
+ * when it sends its first DynamoDB write (after its MX reads): the invocation fails with `Lambda.Unknown`
+ * (Step Functions' name for an unhandled Lambda error: a runtime exit, out of memory), and that write and
+ * every later DynamoDB request of the invocation never land, provided the function reaches DynamoDB through
+ * the fault proxy (`startDynamo({ faults })`; with `startLocalStack`, give `faults.dynamo` too, all rates 0
+ * when only crashes are wanted).
  */
 export interface LambdaFaults {
   crashAtFirstWrite(target: LambdaTarget, event: unknown): boolean;
