@@ -2,12 +2,13 @@
 import { apiHandler, json } from "../shared/api/http";
 import { getMember } from "../shared/api/members";
 import { answerChallengesBodySchema, memberParamsSchema } from "../shared/api/schemas";
+import * as mxClients from "../shared/lambda/mx";
 import * as stepFunctions from "../shared/lambda/sfn";
 import { answerChallenge } from "../shared/sync/answer-challenge";
 
 export const handler = apiHandler(
   "AnswerChallenges",
-  { params: memberParamsSchema, body: answerChallengesBodySchema, stepFunctions },
+  { mxClients, params: memberParamsSchema, body: answerChallengesBodySchema, stepFunctions },
   async ({ userId, params, body }, deps) => {
     await answerChallenge(
       deps,

@@ -2,11 +2,15 @@
 import { apiHandler, json } from "../shared/api/http";
 import { checkRedirectUrl, createMember } from "../shared/api/members";
 import { createMemberBodySchema } from "../shared/api/schemas";
+import * as signingKeys from "../shared/api/signing-key";
+import * as mxClients from "../shared/lambda/mx";
 import * as stepFunctions from "../shared/lambda/sfn";
 
 export const handler = apiHandler(
   "CreateMember",
   {
+    signingKeys,
+    mxClients,
     body: createMemberBodySchema,
     check: ({ body }, deps) => checkRedirectUrl(body, deps.redirectAllowList),
     stepFunctions,

@@ -2,11 +2,18 @@
 import { apiHandler, htmlPage, redirect } from "../shared/api/http";
 import { handleOauthCallback } from "../shared/api/oauth-callback";
 import { oauthCallbackParamsSchema, oauthCallbackQuerySchema } from "../shared/api/schemas";
+import * as signingKeys from "../shared/api/signing-key";
 import * as stepFunctions from "../shared/lambda/sfn";
 
 export const handler = apiHandler(
   "OauthCallback",
-  { errors: "html", params: oauthCallbackParamsSchema, query: oauthCallbackQuerySchema, stepFunctions },
+  {
+    signingKeys,
+    errors: "html",
+    params: oauthCallbackParamsSchema,
+    query: oauthCallbackQuerySchema,
+    stepFunctions,
+  },
   async ({ params, query }, deps) => {
     const outcome = await handleOauthCallback(deps, params.state, query);
     return outcome.kind === "redirect"

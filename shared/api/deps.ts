@@ -12,7 +12,7 @@ import {
 } from "../config";
 import type { EventPublisher } from "../events/ports";
 import { tableStores } from "../lambda/dynamo";
-import { type MxContext, mxClient, mxSecret } from "../lambda/mx";
+import type { MxContext, mxClient, mxSecret } from "../lambda/mx";
 import type { PurgeQueue } from "../members/purge-queue";
 import type { MxApi } from "../mx/api";
 import type { Stores } from "../storage/dynamo";
@@ -25,7 +25,7 @@ import {
 } from "./config";
 import type { ApiKeys } from "./oauth-state";
 import type { RouteNeeds } from "./routes";
-import { type KeysContext, signingKeyMiddlewares } from "./signing-key";
+import type { KeysContext, signingKeyMiddlewares } from "./signing-key";
 
 /** The Step Functions adapters (shared/lambda/sfn.ts), passed in by the handlers whose route needs them. */
 export interface StepFunctions {
@@ -43,7 +43,23 @@ export type RouteAdapters<N extends RouteNeeds> = (N extends NeedsStepFunctions
   ? { stepFunctions: StepFunctions }
   : { stepFunctions?: never }) &
   (N extends { events: true } ? { appEvents: AppEvents } : { appEvents?: never }) &
-  (N extends { memberPurge: true } ? { purgeQueues: PurgeQueues } : { purgeQueues?: never });
+  (N extends { memberPurge: true } ? { purgeQueues: PurgeQueues } : { purgeQueues?: never }) &
+  (N extends { mx: true } ? { mxClients: MxClients } : { mxClients?: never }) &
+  (N extends { signingKey: true } ? { signingKeys: SigningKeys } : { signingKeys?: never });
+
+/**
+ * The MX middlewares (shared/lambda/mx.ts), passed in by the handlers whose route calls MX: only their
+ * bundles load the MX client and Secrets Manager (the read routes' cold start is the smaller for it).
+ */
+export interface MxClients {
+  mxSecret: typeof mxSecret;
+  mxClient: typeof mxClient;
+}
+
+/** The signing-key middlewares (shared/api/signing-key.ts), passed in likewise by the routes that sign or verify. */
+export interface SigningKeys {
+  signingKeyMiddlewares: typeof signingKeyMiddlewares;
+}
 
 /** The app-events module (shared/events/lambda.ts), passed in by the handlers that publish (only their bundles load it). */
 export interface AppEvents {
@@ -90,10 +106,12 @@ export function buildRoute<N extends RouteNeeds>(needs: N, adapters: RouteAdapte
   const middlewares: MiddlewareObj[] = [];
   if (needs.table !== "none") Object.assign(loaded, tableStores(config(tableConfigSchema).TABLE_NAME));
   // The conditional type is unresolved for a generic N: read the field as what it is at run time.
-  const { stepFunctions, appEvents, purgeQueues } = adapters as {
+  const { stepFunctions, appEvents, purgeQueues, mxClients, signingKeys } = adapters as {
     stepFunctions?: StepFunctions;
     appEvents?: AppEvents;
     purgeQueues?: PurgeQueues;
+    mxClients?: MxClients;
+    signingKeys?: SigningKeys;
   };
   if (needs.events) {
     if (!appEvents) throw new Error("apiHandler: this route needs the app-events adapter");
@@ -119,11 +137,18 @@ export function buildRoute<N extends RouteNeeds>(needs: N, adapters: RouteAdapte
   if (needs.taskResponse)
     loaded.challengeTimeoutSeconds = config(challengeConfigSchema).CHALLENGE_TIMEOUT_SECONDS;
   if (needs.mx) {
+    if (!mxClients) throw new Error("apiHandler: this route needs the MX middlewares");
     const mxOptions = config(mxConfigSchema);
-    middlewares.push(mxSecret(mxOptions) as MiddlewareObj, mxClient(mxOptions) as MiddlewareObj);
+    middlewares.push(
+      mxClients.mxSecret(mxOptions) as MiddlewareObj,
+      mxClients.mxClient(mxOptions) as MiddlewareObj,
+    );
   }
   if (needs.signingKey) {
-    middlewares.push(...signingKeyMiddlewares(config(signingKeyConfigSchema).OAUTH_STATE_SECRET_ID));
+    if (!signingKeys) throw new Error("apiHandler: this route needs the signing-key middlewares");
+    middlewares.push(
+      ...signingKeys.signingKeyMiddlewares(config(signingKeyConfigSchema).OAUTH_STATE_SECRET_ID),
+    );
   }
   return {
     loaded: loaded as LoadedDeps<N>,
