@@ -3,6 +3,7 @@
 // as AWS does) and every row is stored exactly once. Affordable by the sandbox's maxTransactionsPerPage knob:
 // pages of one transaction, so the ~1,100 transactions of MX's 90 days make ~1,100 pages (MX's hold 1,000).
 import { randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMxbankMember } from "../local/sandbox-member";
 import { type LocalStack, startLocalStack } from "../local/stack";
@@ -16,7 +17,7 @@ beforeAll(async () => {
     waitScale: 0.002,
     mxRetry: { baseDelayMs: 1, maxDelayMs: 5 },
   });
-});
+}, 120_000);
 afterAll(async () => {
   await stack?.close();
 });
@@ -32,15 +33,23 @@ describe("a member with more than 1,000 transaction pages", () => {
       sandbox.stats().byRoute["GET /users/{user_guid}/members/{member_guid}/transactions"] ?? 0;
 
     // Act
+    const cpuAtStart = process.cpuUsage();
+    const startedAt = Date.now();
     const { executionArn } = stack.workflow.startExecution(request, `big-${randomUUID()}`);
     const result = await stack.workflow.waitForExecution(executionArn);
 
     // Assess
+    const cpu = process.cpuUsage(cpuAtStart);
+    const seconds = (Date.now() - startedAt) / 1000;
     sandbox.setKnobs({ maxTransactionsPerPage: 1000 });
     expect(result).toMatchObject({ status: "SUCCEEDED", output: { outcome: "SYNCED" } });
     const pageReads =
       (sandbox.stats().byRoute["GET /users/{user_guid}/members/{member_guid}/transactions"] ?? 0) -
       pageReadsBefore;
+    console.log(
+      `big member: ${pageReads} transaction pages read in ${seconds.toFixed(1)} s, ` +
+        `${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s (load average ${loadavg()[0]?.toFixed(1)})`,
+    );
     expect(pageReads).toBeGreaterThan(1_000);
     const check = await checkAgainstMx({ mx: stack.mx, stores: stack.stores }, request);
     expect(check.rows).toBeGreaterThan(1_000);
