@@ -274,6 +274,67 @@ describe("the purge", () => {
 });
 
 describe("a sync or a background refresh racing the delete", () => {
+  it("finds a member marked deleting closed: no lease for anyone, no row written, the old run's lease gone", async () => {
+    // Prepare: a member whose run holds the lease.
+    const userId = `user-${randomUUID()}`;
+    const memberGuid = `MBR-marked-${randomUUID()}`;
+    const [account = ""] = await seedMember(userId, memberGuid, 10);
+    const { members, bankData } = stack.stores;
+    expect(await members.acquireSyncLease(userId, memberGuid, "run-old", 60_000)).toBe(true);
+    const stored = await bankData.countTransactions(userId, account);
+
+    // Act
+    const before = await members.markDeleting(userId, memberGuid);
+    const again = await members.markDeleting(userId, memberGuid);
+    const lease = await members.acquireSyncLease(userId, memberGuid, "run-new", 60_000);
+    const writes = await Promise.allSettled([
+      bankData.putTransactions(userId, memberGuid, [transaction("TRN-late", account, 1)], "run-old"),
+      bankData.putAccounts(userId, memberGuid, [{ guid: account, name: "Late" }]),
+      bankData.putAccountOwners(userId, memberGuid, [{ guid: "ACO-late", account_guid: account }]),
+    ]);
+    const update = await members
+      .updateSync(userId, memberGuid, "run-old", { status: "CONNECTING" })
+      .catch((error: Error) => error);
+    const finished = await members.finishSync(userId, memberGuid, "run-old", { status: "SYNCED" });
+
+    // Assess
+    expect(before?.sync.syncRun).toBe("run-old");
+    expect(again?.deletingAt).toBeDefined();
+    expect(lease).toBe(false);
+    expect(writes.map((w) => w.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(await bankData.countTransactions(userId, account)).toBe(stored);
+    expect((await bankData.getAccount(userId, account))?.name).toBe("Checking");
+    expect(await bankData.listAccountOwners(userId, memberGuid)).toHaveLength(1);
+    expect(update).toMatchObject({ name: "SyncLeaseLostError" });
+    expect(finished).toBe(false);
+  }, 60_000);
+
+  it("a webhook's background refresh of a member being deleted reads and writes nothing", async () => {
+    // Prepare: a synced member, marked deleting (its purge not started yet).
+    const userId = `user-${randomUUID()}`;
+    const memberGuid = `MBR-refresh-${randomUUID()}`;
+    await seedMember(userId, memberGuid, 10);
+    const { members, history } = stack.stores;
+    await members.acquireSyncLease(userId, memberGuid, "run-first", 60_000);
+    await members.finishSync(userId, memberGuid, "run-first", { status: "SYNCED", outcome: "SYNCED" });
+    await members.markDeleting(userId, memberGuid);
+    const dlqBefore = stack.aws.sqs.messages(stack.refresh.deadLetterQueueName).length;
+
+    // Act
+    await new SQSClient({}).send(
+      new SendMessageCommand({
+        QueueUrl: stack.env.REFRESH_QUEUE_URL,
+        MessageBody: JSON.stringify({ kind: "member", memberGuid, userId, trigger: "webhook" }),
+      }),
+    );
+    await stack.refresh.drain(120_000);
+
+    // Assess: handled at once (not retried into the DLQ), no run recorded, still deleting.
+    expect(stack.aws.sqs.messages(stack.refresh.deadLetterQueueName)).toHaveLength(dlqBefore);
+    expect((await history.listRuns(userId, memberGuid, { limit: 10 })).runs).toHaveLength(2);
+    expect((await members.getMember(userId, memberGuid))?.deletingAt).toBeDefined();
+  }, 120_000);
+
   it("writes nothing after the delete: the purge's end leaves no row, none comes back", async () => {
     // Prepare: a member whose first sync is reading its transactions, page after page, when DELETE comes.
     stack.sandbox?.setKnobs({
@@ -314,6 +375,8 @@ describe("a sync or a background refresh racing the delete", () => {
     // Assess
     expect(deleted.status, deleted.text).toBe(202);
     expect(run.status).toBe("ABORTED");
+    // The webhook's refresh skipped the deleting member (no retries into the DLQ).
+    expect(stack.aws.sqs.messages(stack.refresh.deadLetterQueueName)).toEqual([]);
     expect(leftAtEnd).toEqual([]);
     expect(await itemsOf(memberGuid)).toEqual([]);
     expect(await stack.stores.bankData.countTransactions(userId, accountGuid)).toBe(0);
