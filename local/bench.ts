@@ -26,7 +26,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
  * Members in the fleet table of `npm run bench`: 10,000 (issue #13) takes longer than the bench's budget on
  * 2 cores; `npx tsx local/bench/fleet.ts --members 10000` measures them alone (local/bench/README.md).
  */
-const FLEET_BENCH_MEMBERS = 2_000;
+const FLEET_BENCH_MEMBERS = 1_000;
 
 const BENCHMARKS = {
   storage: async () => [await benchStorageTable()],
