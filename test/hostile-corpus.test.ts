@@ -6,10 +6,12 @@
 // The handler-level list (test/api-bad-input.test.ts) also proves refusals fetch no secret; it is not
 // repeated here.
 import { request } from "node:http";
+import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decideAtBank } from "../local/client";
 import type { RunningAll } from "../local/start";
 import { MAX_BODY_BYTES } from "../shared/api/limits";
+import { buildOpenApiDocument } from "../shared/api/openapi";
 import { apiRoutes, type RouteId } from "../shared/api/routes";
 import {
   APP_URL,
@@ -867,6 +869,8 @@ const LEAK =
   /\n\s+at |\bat \S+ \(|node_modules|\/work\/|file:\/\/|\.[cm]?[jt]s:\d+|\b[A-Z]\w*(Error|Exception)\b/;
 
 const tally = { cases: 0, byStatus: new Map<number, number>(), serverErrors: 0, leaks: 0, crossUser: 0 };
+/** The 401s the gateway sent, by route: checked against the OpenAPI document at the end. */
+const gateway401s: { routeId: RouteId; answer: Answer }[] = [];
 
 describe("the hostile corpus", () => {
   it("covers every route of the table", () => {
@@ -915,6 +919,7 @@ describe("the hostile corpus", () => {
     if (res.status >= 500) tally.serverErrors += 1;
     if (leaked) tally.leaks += 1;
     if (crossed.length > 0) tally.crossUser += 1;
+    if (res.status === 401 && !route.public) gateway401s.push({ routeId, answer: res });
 
     expect(res.status, res.text.slice(0, 300)).toBe(expected.status);
     expect(leaked, res.text.slice(0, 300)).toBe(false);
@@ -947,6 +952,29 @@ describe("the hostile corpus", () => {
     expect(member.body.member.sync.status).toBe("SYNCED");
     const accounts = await w.bob.get("/v1/accounts");
     expect(accounts.body.accounts.map((a: { guid: string }) => a.guid)).toContain(w.b.account);
+  });
+
+  it("every 401 on a route that needs a token is the one the OpenAPI document describes", () => {
+    // Prepare
+    const doc = buildOpenApiDocument() as unknown as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>
+      >;
+      components: { schemas: Record<string, object> };
+    };
+    const ajv = new Ajv2020({ strict: false });
+    const gatewayError = ajv.compile(doc.components.schemas.GatewayError ?? {});
+
+    // Assess
+    expect(gateway401s.length).toBeGreaterThan(100);
+    for (const { routeId, answer } of gateway401s) {
+      const route = apiRoutes.find((r) => r.id === routeId);
+      const documented = doc.paths[route?.path ?? ""]?.[route?.method.toLowerCase() ?? ""]?.responses["401"];
+      expect(gatewayError(JSON.parse(answer.text)), `${routeId}: ${answer.text}`).toBe(true);
+      expect(Object.keys(documented?.headers ?? {}), routeId).toEqual(["www-authenticate"]);
+      expect(answer.headers["www-authenticate"], routeId).toMatch(/^Bearer .*error="invalid_token"/);
+    }
   });
 
   it("answered no 5xx, no stack trace and none of the other user's data", () => {
