@@ -190,6 +190,8 @@ const cases: Case[] = [];
 const add = (title: string, route: RouteId, req: (w: World) => Request, expected: Expect) =>
   cases.push([title, route, req, expected]);
 const bad = (code = "invalid_request"): Expect => ({ status: 400, code });
+/** The OAuth callback's HTML answer (or its redirect to the app). */
+const page = (status: number, owner: Expect["owner"] = "nobody"): Expect => ({ status, page: true, owner });
 
 /** Defaults that reach each route's handler as Alice: her own guids, a known institution. */
 const defaults = (route: RouteId, world: World): Record<string, string> => ({
@@ -512,6 +514,66 @@ add(
   bad(),
 );
 
+// 4b. Unicode, control characters and NUL in every other string field and parameter, slot by slot.
+const SLOTS: [
+  slot: string,
+  route: RouteId,
+  request: (x: World, value: string) => Request,
+  expected: Expect,
+][] = [
+  // Well-formed, so it goes to MX: an unknown institution (422) before any credential is looked at.
+  [
+    "credential value",
+    "CreateMember",
+    (_x, v) => ({ body: { institution_code: "no_such_bank", credentials: [{ guid: "CRD-1", value: v }] } }),
+    { status: 422, code: "unknown_institution" },
+  ],
+  // Well-formed, on the other user's member: the lookup answers, nothing reaches MX.
+  [
+    "reconnect credential value",
+    "ReconnectMember",
+    (x, v) => ({ params: { member_guid: x.b.member }, body: { credentials: [{ guid: "CRD-1", value: v }] } }),
+    { status: 404, code: "not_found" },
+  ],
+  [
+    "reconnect credential guid",
+    "ReconnectMember",
+    (_x, v) => ({ body: { credentials: [{ guid: `CRD-${v}`, value: "x" }] } }),
+    bad(),
+  ],
+  [
+    "answer guid",
+    "AnswerChallenges",
+    (_x, v) => ({ body: { challenges: [{ guid: `CRD-${v}`, value: "x" }] } }),
+    bad(),
+  ],
+  ["from", "ListTransactions", (_x, v) => ({ query: `from=2024-01-0${enc(v)}` }), bad()],
+  ["to", "ListTransactions", (_x, v) => ({ query: `to=${enc(v)}` }), bad()],
+  ["cursor", "ListTransactions", (_x, v) => ({ query: `cursor=${enc(v)}` }), bad()],
+  ["cursor", "ListSyncs", (_x, v) => ({ query: `cursor=${enc(v)}` }), bad()],
+  ["cursor", "TransactionsSync", (_x, v) => ({ query: `cursor=${enc(v)}` }), bad("invalid_cursor")],
+  ["member_guid filter", "TransactionsSync", (_x, v) => ({ query: `member_guid=MBR-${enc(v)}` }), bad()],
+  ["page", "SearchInstitutions", (_x, v) => ({ query: `page=1${enc(v)}` }), bad()],
+  ["error_reason", "OauthCallback", (_x, v) => ({ query: `status=error&error_reason=${enc(v)}` }), page(400)],
+  ["member_guid", "OauthCallback", (_x, v) => ({ query: `member_guid=MBR-${enc(v)}` }), page(400)],
+  // MX's webhook with its credentials: a guid that is not one is ignored (204), nothing enqueued.
+  [
+    "webhook member_guid",
+    "MxWebhook",
+    (x, v) => ({
+      as: "none",
+      headers: { authorization: x.webhookAuth },
+      body: { type: "AGGREGATION", action: "member_data_updated", member_guid: `MBR-${v}` },
+    }),
+    { status: 204, owner: "nobody" },
+  ],
+];
+for (const [slot, route, request, expected] of SLOTS) {
+  for (const [name, value] of UNICODE) {
+    add(`${slot}: ${name}`, route, (x) => request(x, value), expected);
+  }
+}
+
 // 5. Bodies: malformed JSON, wrong types, missing and extra fields, hostile strings, huge bodies.
 const CREDENTIALS = [
   { guid: "CRD-27d0edb8-1d50-5b90-bcbc-be270ca42b9f", value: "mxuser" },
@@ -676,7 +738,6 @@ add(
 );
 
 // 6. The OAuth callback (public): forged, tampered, replayed states; open-redirect attempts.
-const page = (status: number, owner: Expect["owner"] = "nobody"): Expect => ({ status, page: true, owner });
 for (const [name, state] of [
   ["random", `${"A".repeat(40)}.${"B".repeat(43)}`],
   ["markup", "<script>alert(1)</script>"],
