@@ -137,6 +137,19 @@ describe("the synthesized sync definition", () => {
     }
   });
 
+  it("lists a window's pages in one range up to 1,000 pages, in chunks of 1,000 beyond", () => {
+    // Assess
+    expect(state("MoreTransactionPages").Choices).toEqual([
+      expect.objectContaining({ NumericGreaterThan: 1000, Next: "ListTransactionPageChunks" }),
+      expect.objectContaining({ NumericGreaterThan: 1, Next: "ListTransactionPages" }),
+    ]);
+    expect(state("ListTransactionPageChunks").Parameters).toEqual({
+      "starts.$": "States.ArrayRange(1, $.first.totalPages, 1000)",
+    });
+    expect(state("StoreTransactionPageChunks")).toMatchObject({ Type: "Map", MaxConcurrency: 1 });
+    expect(state("StoreTransactionPagesInChunk")).toMatchObject({ Type: "Map", MaxConcurrency: 4 });
+  });
+
   it("waits for the next poll by the Poll task's answer (SecondsPath), never under MX's 3 s first", () => {
     // Assess
     expect(state("WaitForAggregation")).toMatchObject({

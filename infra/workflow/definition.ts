@@ -255,39 +255,40 @@ export function buildSyncDefinition(
     payload: sfn.TaskInput.fromObject({ ...pageInput, page: 1 }),
     resultPath: "$.first",
   });
-  // The Map walks pages 1..N (page 1 already read: its count is passed through) so that the branch's
-  // result is one flat list of per-page counts without an array-concat intrinsic (there is none).
-  const storePage = invoke("StoreTransactionsPage", fns.transactionsPage, {
-    payload: sfn.TaskInput.fromObject({
-      ...base(),
-      window: J.objectAt("$.window"),
-      page: J.numberAt("$.page"),
-    }),
-    outputPath: "$.stored",
-  });
-  const storePages = sfn.Map.jsonPath(scope, "StoreTransactionPages", {
-    itemsPath: "$.pageList.pages",
-    itemSelector: {
-      ...pageInput,
-      page: J.numberAt("$$.Map.Item.Value"),
-      firstStored: J.numberAt("$.first.stored"),
-    },
-    maxConcurrency: settings.transactionPageConcurrency ?? 4,
-  }).itemProcessor(
-    sfn.Choice.jsonPath(scope, "IsFirstPage")
-      .when(
-        sfn.Condition.numberEquals("$.page", 1),
-        sfn.Pass.jsonPath(scope, "FirstPageStored", { outputPath: "$.firstStored" }),
-      )
-      .otherwise(storePage),
-  );
-  // Pages 1..N in chunks of at most PAGE_CHUNK_SIZE (States.ArrayRange's limit), one chunk at a time so
-  // MX still sees at most transactionPageConcurrency reads at once. The state holds one count per page.
+  // A Map walks pages first..last (page 1 already read: its count is passed through) so that the branch's
+  // result is one flat list of per-page counts without an array-concat intrinsic (there is none). Two
+  // copies, as a state has one place: for a window of up to PAGE_CHUNK_SIZE pages (the usual case, no
+  // transition spent on chunks) and inside the chunked walk of a bigger one. `name` tells them apart.
+  const pageMap = (name: (base: string) => string) =>
+    sfn.Map.jsonPath(scope, name("StoreTransactionPages"), {
+      itemsPath: "$.pageList.pages",
+      itemSelector: {
+        ...pageInput,
+        page: J.numberAt("$$.Map.Item.Value"),
+        firstStored: J.numberAt("$.first.stored"),
+      },
+      maxConcurrency: settings.transactionPageConcurrency ?? 4,
+    }).itemProcessor(
+      sfn.Choice.jsonPath(scope, name("IsFirstPage"))
+        .when(
+          sfn.Condition.numberEquals("$.page", 1),
+          sfn.Pass.jsonPath(scope, name("FirstPageStored"), { outputPath: "$.firstStored" }),
+        )
+        .otherwise(
+          invoke(name("StoreTransactionsPage"), fns.transactionsPage, {
+            payload: sfn.TaskInput.fromObject({ ...pageInput, page: J.numberAt("$.page") }),
+            outputPath: "$.stored",
+          }),
+        ),
+    );
+  // More than PAGE_CHUNK_SIZE pages: the pages in chunks of at most that many (States.ArrayRange's limit),
+  // one chunk at a time so MX still sees at most transactionPageConcurrency reads at once.
+  const chunkPageMap = pageMap((base) => `${base}InChunk`);
   const chunkPages = (id: string, lastPage: string) =>
     sfn.Pass.jsonPath(scope, id, {
       parameters: { pages: J.arrayRange(J.numberAt("$.chunkStart"), J.numberAt(lastPage), 1) },
       resultPath: "$.pageList",
-    }).next(storePages);
+    }).next(chunkPageMap);
   const storeChunks = sfn.Map.jsonPath(scope, "StoreTransactionPageChunks", {
     itemsPath: "$.pageChunks.starts",
     itemSelector: {
@@ -296,8 +297,8 @@ export function buildSyncDefinition(
       chunkStart: J.numberAt("$$.Map.Item.Value"),
     },
     maxConcurrency: 1,
-    // One flat list of per-page counts for the window, as with a single chunk (every chunk list has ≥ 2
-    // counts here: page 1 is in the first chunk and N ≥ 2, so the path always matches a list).
+    // One flat list of per-page counts for the window, as without chunks (every chunk's list has counts
+    // and there are at least two, so the path always matches a list).
     resultSelector: { pages: J.listAt("$[*][*]") },
     outputPath: "$.pages",
   }).itemProcessor(
@@ -316,13 +317,20 @@ export function buildSyncDefinition(
   const windowPages = storeFirstPage.next(
     sfn.Choice.jsonPath(scope, "MoreTransactionPages")
       .when(
-        sfn.Condition.numberGreaterThan("$.first.totalPages", 1),
+        sfn.Condition.numberGreaterThan("$.first.totalPages", PAGE_CHUNK_SIZE),
         sfn.Pass.jsonPath(scope, "ListTransactionPageChunks", {
           parameters: {
             starts: J.arrayRange(1, J.numberAt("$.first.totalPages"), PAGE_CHUNK_SIZE),
           },
           resultPath: "$.pageChunks",
         }).next(storeChunks),
+      )
+      .when(
+        sfn.Condition.numberGreaterThan("$.first.totalPages", 1),
+        sfn.Pass.jsonPath(scope, "ListTransactionPages", {
+          parameters: { pages: J.arrayRange(1, J.numberAt("$.first.totalPages"), 1) },
+          resultPath: "$.pageList",
+        }).next(pageMap((base) => base)),
       )
       .otherwise(
         sfn.Pass.jsonPath(scope, "SinglePage", {
