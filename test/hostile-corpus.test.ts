@@ -48,6 +48,17 @@ interface World {
   /** Authorization headers by kind. */
   tokens: Record<TokenKind, string | undefined>;
   webhookAuth: string;
+  /** The sync runs started before the corpus (Step Functions' own list). */
+  runsBefore: string[];
+}
+
+/** The names of every sync run the workflow has started. */
+function syncRuns(app: RunningAll): string[] {
+  const { stepFunctions, stateMachineArn } = app.stack.workflow;
+  return stepFunctions
+    .listExecutions({ stateMachineArn, maxResults: 1000 })
+    .executions.map((e) => e.name)
+    .sort();
 }
 
 let w: World;
@@ -126,6 +137,7 @@ beforeAll(async () => {
     b,
     bobStates,
     usedState,
+    runsBefore: syncRuns(app),
     webhookAuth: `Basic ${Buffer.from(`${webhookSecret.username}:${webhookSecret.password}`).toString("base64")}`,
     tokens: {
       none: undefined,
@@ -1005,6 +1017,10 @@ describe("the hostile corpus", () => {
       });
       if (expected.code) expect(parsed.error.code).toBe(expected.code);
     }
+  });
+
+  it("started no sync run: not one request of the corpus got that far", () => {
+    expect(syncRuns(w.app)).toEqual(w.runsBefore);
   });
 
   it("changed nothing of Bob's: his member is still there and synced", async () => {
