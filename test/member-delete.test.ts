@@ -49,7 +49,8 @@ async function call(routeId: string, options: CallOptions) {
   if (!route) throw new Error(`no route ${routeId}`);
   let handler = handlers.get(routeId);
   if (!handler) {
-    handler = ((await import(`../${route.entry}`)) as { handler: Handler }).handler;
+    const file = new URL(`../${route.entry}`, import.meta.url).href;
+    handler = ((await import(/* @vite-ignore */ file)) as { handler: Handler }).handler;
     handlers.set(routeId, handler);
   }
   const result = await handler(
