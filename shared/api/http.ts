@@ -196,23 +196,27 @@ type Event = APIGatewayProxyEventV2;
 const JSON_MEDIA_TYPE = /^application\/([a-z0-9.!#$&^_-]+\+)?json$/;
 
 /**
- * The JSON body parser. Media types are case-insensitive (RFC 9110 §8.3.1): any other type is a 415,
- * a malformed body a 400. (Middy's parser matched the type case-sensitively.)
+ * A request's JSON body, parsed; undefined when none was sent (the route's schema decides). Media types are
+ * case-insensitive (RFC 9110 §8.3.1): any other type is a 415, a malformed body a 400. (Middy's parser
+ * matched the type case-sensitively.)
  */
+export function parseJsonBody(event: Pick<Event, "headers" | "body" | "isBase64Encoded">): unknown {
+  if (event.body === undefined || event.body === "") return undefined;
+  const mediaType = (event.headers?.["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+    throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+  }
+}
+
 const jsonBody: MiddlewareObj<Event, HttpResult> = {
   before: ({ event }) => {
-    // No body at all: the route's schema decides (reconnect's is optional); a body sent must be JSON.
-    if (event.body === undefined || event.body === "") return;
-    const mediaType = (event.headers?.["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-    if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
-    }
-    const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-    try {
-      (event as { body: unknown }).body = JSON.parse(text);
-    } catch {
-      throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
-    }
+    (event as { body: unknown }).body = parseJsonBody(event);
   },
 };
 
