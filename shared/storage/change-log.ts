@@ -4,7 +4,7 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { type Transaction, transactionSchema } from "../mx/schemas";
-import { BATCH_WRITE_LIMIT, batchWrite, inPool, type WriteRequest } from "./batch";
+import { batchWrite, type WriteRequest } from "./batch";
 import { put, type StoreContext, stripUndefinedDeep } from "./context";
 import {
   CHANGE_SK_MAX,
@@ -54,40 +54,36 @@ const entrySchema = z.object({
 });
 
 /**
- * Writes the member's rows, then, chunk by chunk, a change entry for each transaction row among them
- * (other rows, owners and accounts, are written as they are). Order within a chunk: rows first, then the
- * sequence numbers are taken (one atomic counter update), then the entries: so a number handed out means
- * its row is already written, and an entry, once visible, describes a row already in the table.
+ * Writes the member's rows, then a change entry for each transaction row among them (other rows, owners
+ * and accounts, are written as they are). Order: every row first, then the sequence numbers are taken (one
+ * atomic counter update for the whole call), then the entries: so a number handed out means its row is
+ * already written, and an entry, once visible, describes a row already in the table. One counter update
+ * per call rather than per 25 rows: a page of 1,000 rows costs 82 DynamoDB calls, not 121, and its rows
+ * and entries each use every call in flight.
  */
 export async function writeWithChanges(
   context: StoreContext,
   scope: ChangeScope,
   requests: readonly WriteRequest[],
 ): Promise<number> {
-  const chunks: WriteRequest[][] = [];
-  for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
-    chunks.push(requests.slice(i, i + BATCH_WRITE_LIMIT));
-  }
-  const writeChunk = async (chunk: WriteRequest[]) => {
-    await batchWrite(context.doc, context.tableName, chunk, { ...context.batch, concurrency: 1 });
-    const drafts = chunk.flatMap((request) => draftOf(scope, request));
-    if (drafts.length === 0) return;
-    const last = await reserve(context, scope.userId, drafts.length);
-    const writtenAt = context.now().getTime();
-    const expiresAt = Math.floor((writtenAt + retentionMs(context.changeRetentionDays)) / 1000);
-    const entries = drafts.map((draft, index) =>
-      put({
-        ...changeKey(scope.userId, last - drafts.length + 1 + index),
-        entity: "change",
-        seq: last - drafts.length + 1 + index,
-        ...draft,
-        writtenAt,
-        [TTL_ATTRIBUTE]: expiresAt,
-      }),
-    );
-    await batchWrite(context.doc, context.tableName, entries, { ...context.batch, concurrency: 1 });
-  };
-  await inPool(chunks, context.batch.concurrency ?? 4, writeChunk);
+  await batchWrite(context.doc, context.tableName, requests, context.batch);
+  const drafts = requests.flatMap((request) => draftOf(scope, request));
+  if (drafts.length === 0) return requests.length;
+  const last = await reserve(context, scope.userId, drafts.length);
+  const first = last - drafts.length + 1;
+  const writtenAt = context.now().getTime();
+  const expiresAt = Math.floor((writtenAt + retentionMs(context.changeRetentionDays)) / 1000);
+  const entries = drafts.map((draft, index) =>
+    put({
+      ...changeKey(scope.userId, first + index),
+      entity: "change",
+      seq: first + index,
+      ...draft,
+      writtenAt,
+      [TTL_ATTRIBUTE]: expiresAt,
+    }),
+  );
+  await batchWrite(context.doc, context.tableName, entries, context.batch);
   return requests.length;
 }
 
