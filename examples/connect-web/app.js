@@ -432,8 +432,8 @@ async function remove(member) {
   await api.deleteMember(member.guid);
   if (watching === member.guid) $("progress").hidden = true;
   await refreshMembers();
-  for (let poll = 0; poll < 120; poll++) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  for (let poll = 0; poll < 240; poll++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
     try {
       await api.getMember(member.guid);
     } catch (error) {
