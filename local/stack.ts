@@ -6,6 +6,7 @@
 import "./polyfills";
 import { randomBytes } from "node:crypto";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { MEMBER_PURGE } from "../shared/members/settings";
 import { createMxClient, type MxClient, type MxClientOptions } from "../shared/mx/client";
 import { BACKGROUND_REFRESH } from "../shared/refresh/settings";
 import { createStores, type Stores } from "../shared/storage/dynamo";
@@ -18,10 +19,10 @@ import {
   captureStack,
   secretNeedle,
 } from "./capture";
-import { createTable, type LocalDynamo, startDynamo } from "./dynamo";
+import { createTable, type DynamoFaults, type LocalDynamo, startDynamo } from "./dynamo";
 import { createLambdaContext } from "./lambda-context";
 import { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox";
-import { type ExecutionResult, type LocalWorkflow, loadLocalWorkflow } from "./workflow";
+import { type ExecutionResult, type LambdaFaults, type LocalWorkflow, loadLocalWorkflow } from "./workflow";
 import type { Json, JsonObject } from "./workflow/asl";
 import type { LocalStepFunctions } from "./workflow/executions";
 
@@ -44,8 +45,18 @@ export interface LocalStackOptions {
   webhookUrl?: string;
   /** Multiplies SQS DelaySeconds and visibility timeouts. Default 0.001: the sweep's 900 s stagger in 0.9 s. */
   sqsDelayScale?: number;
+  /**
+   * The member purge's working time per invocation, before its reserve (default: its Lambda timeout's):
+   * a small one makes a big member's purge resume many times, as a long one would in AWS.
+   */
+  purgeBudgetMs?: number;
   /** Retry timing of the stack's own MX client (`mx`); the handlers' clients keep their defaults. */
   mxRetry?: Pick<MxClientOptions, "retries" | "baseDelayMs" | "maxDelayMs">;
+  /**
+   * Faults to inject (fault tests), by configuration only: DynamoDB throttling between the handlers and
+   * dynalite, and workflow Lambdas crashing at their first write. MX's faults are the sandbox's knobs.
+   */
+  faults?: { dynamo?: DynamoFaults; lambda?: LambdaFaults };
 }
 
 /** A table of the project's shape, its name and the storage ports over it. */
@@ -74,6 +85,14 @@ export interface LocalStackRefresh {
   drain(timeoutMs?: number): Promise<void>;
 }
 
+/** The member purge: its queue (local SQS, consumed by functions/purge-member.ts). */
+export interface LocalStackPurge {
+  queueName: string;
+  deadLetterQueueName: string;
+  /** Resolves when every consumed queue is empty and idle (the purge's delayed first delivery included). */
+  drain(timeoutMs?: number): Promise<void>;
+}
+
 export interface LocalStack {
   /** The variables set in process.env for the handlers. */
   env: Record<string, string>;
@@ -83,6 +102,7 @@ export interface LocalStack {
   aws: LocalAws;
   workflow: LocalStackWorkflow;
   refresh: LocalStackRefresh;
+  purge: LocalStackPurge;
   /** An MX client on the stack's MX with its credentials: for preparing members as a test or script. */
   mx: MxClient;
   /** The storage ports over the stack's table: what the handlers and the workflow read and write. */
@@ -124,6 +144,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const loaded: LocalWorkflow = await loadLocalWorkflow({
     waitScale: options.waitScale ?? 0.05,
     taskTokenTimeoutScale: options.taskTokenTimeoutScale ?? 1,
+    ...(options.faults?.lambda ? { lambdaFaults: options.faults.lambda } : {}),
   });
   const syncArn = loaded.arns.sync;
   if (!syncArn) throw new Error("The synthesized stack lacks the sync state machine");
@@ -137,7 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const closeOne of closers.splice(0).reverse()) await closeOne().catch(() => {});
   };
   try {
-    const dynamo = await startDynamo();
+    const dynamo = await startDynamo(options.faults?.dynamo ? { faults: options.faults.dynamo } : {});
     closers.push(() => dynamo.close());
     const mx = realMx();
     const sandbox = mx ? undefined : await startSandbox(options.sandbox);
@@ -193,6 +214,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       deadLetterQueue: { name: refreshQueues.dlq, maxReceiveCount: BACKGROUND_REFRESH.maxReceiveCount },
     });
 
+    const purgeQueues = { queue: "mx-connect-member-purge", dlq: "mx-connect-member-purge-dlq" };
+    aws.sqs.createQueue(purgeQueues.dlq);
+    const purgeQueueUrl = aws.sqs.createQueue(purgeQueues.queue, {
+      visibilityTimeoutSeconds: MEMBER_PURGE.consumerTimeoutSeconds * 6,
+      deadLetterQueue: { name: purgeQueues.dlq, maxReceiveCount: MEMBER_PURGE.maxReceiveCount },
+    });
+
     const env: Record<string, string> = {
       ...FAKE_AWS,
       ...aws.env,
@@ -204,6 +232,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       STATE_MACHINE_ARN: syncArn,
       WEBHOOK_SECRET_ID: webhookSecretId,
       REFRESH_QUEUE_URL: refreshQueueUrl,
+      PURGE_QUEUE_URL: purgeQueueUrl,
       POWERTOOLS_SERVICE_NAME: "mx-connect",
       LOG_LEVEL: process.env.LOG_LEVEL || "WARN",
     };
@@ -229,6 +258,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           functionName: "refresh-consumer",
           timeoutMs: BACKGROUND_REFRESH.consumerTimeoutSeconds * 1000,
         }),
+    });
+    const purgeTimeoutMs =
+      options.purgeBudgetMs === undefined
+        ? MEMBER_PURGE.consumerTimeoutSeconds * 1000
+        : MEMBER_PURGE.reserveSeconds * 1000 + options.purgeBudgetMs;
+    aws.sqs.attachConsumer(purgeQueues.queue, {
+      handler: await lambdaModule("functions/purge-member.ts"),
+      batchSize: 1,
+      context: () => createLambdaContext({ functionName: "purge-member", timeoutMs: purgeTimeoutMs }),
     });
     if (sandbox && options.webhookUrl) {
       sandbox.setKnobs({ webhooks: { url: options.webhookUrl, ...webhookCredentials } });
@@ -276,6 +314,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           const sweep = await lambdaModule("functions/sweep.ts");
           return sweep({}, createLambdaContext({ functionName: "sweep", timeoutMs: 300_000 }));
         },
+        drain: (timeoutMs) => aws.sqs.drain(timeoutMs),
+      },
+      purge: {
+        queueName: purgeQueues.queue,
+        deadLetterQueueName: purgeQueues.dlq,
         drain: (timeoutMs) => aws.sqs.drain(timeoutMs),
       },
       close,
