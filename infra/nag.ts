@@ -96,6 +96,14 @@ export const REASONS = {
   mxRotation:
     "The MX client id and API key are issued by MX in its Client Dashboard; Secrets Manager cannot rotate them. " +
     "Operators replace the value when MX issues a new key (README: 'Rotating the MX API key').",
+  webhookRotation:
+    "Rotated by hand: MX must be given the new password at the same moment (MX Client Dashboard).",
+  cognitoMfa:
+    "MFA is offered (TOTP) but not forced by default: the client app owns its sign-in experience, and " +
+    "every bank connection is further protected by the bank's own sign-in and MFA. Set `mfa: REQUIRED`.",
+  cognitoPlus:
+    "Cognito threat protection needs the paid Plus feature plan; it is the operator's choice, not a default " +
+    "this open-source stack imposes. The API throttles per stage and every route needs a valid token.",
   stateKeyRotation:
     "The OAuth state key only signs short-lived (minutes) single-use states; rotate it on demand with " +
     "`aws secretsmanager put-secret-value` (only in-flight OAuth redirects are then refused, and users retry). " +

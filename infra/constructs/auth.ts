@@ -6,7 +6,7 @@
 import { Aws, Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import { Construct } from "constructs";
-import { acknowledge } from "../nag";
+import { acknowledge, REASONS } from "../nag";
 
 export interface UserAuthProps {
   /**
@@ -84,18 +84,8 @@ export class UserAuth extends Construct {
     this.issuer = this.userPool.userPoolProviderUrl;
     this.audience = [this.appClient.userPoolClientId];
 
-    if (mfa !== cognito.Mfa.REQUIRED) {
-      acknowledge(
-        this.userPool,
-        "COG2",
-        "MFA is offered (TOTP) but not forced by default: the client app owns its sign-in experience, and " +
-          "every bank connection is further protected by the bank's own sign-in and MFA. Set `mfa: REQUIRED`.",
-      );
-    }
-    const plusPlan =
-      "Cognito threat protection needs the paid Plus feature plan; it is the operator's choice, not a default " +
-      "this open-source stack imposes. The API throttles per stage and every route needs a valid token.";
-    acknowledge(this.userPool, "COG3", plusPlan);
-    acknowledge(this.userPool, "COG8", plusPlan);
+    if (mfa !== cognito.Mfa.REQUIRED) acknowledge(this.userPool, "COG2", REASONS.cognitoMfa);
+    acknowledge(this.userPool, "COG3", REASONS.cognitoPlus);
+    acknowledge(this.userPool, "COG8", REASONS.cognitoPlus);
   }
 }

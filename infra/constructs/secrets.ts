@@ -44,11 +44,7 @@ export class Secrets extends Construct {
       },
     });
     acknowledge(this.mxCredentials, "SMG4", REASONS.mxRotation);
-    acknowledge(
-      this.mxWebhookCredentials,
-      "SMG4",
-      "Rotated by hand: MX must be given the new password at the same moment (MX Client Dashboard).",
-    );
+    acknowledge(this.mxWebhookCredentials, "SMG4", REASONS.webhookRotation);
     acknowledge(this.oauthStateKey, "SMG4", REASONS.stateKeyRotation);
   }
 }
