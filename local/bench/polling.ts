@@ -136,7 +136,7 @@ export function benchPolling(
   return [
     {
       title:
-        "Polling against the goals (simulated): 3. seen ≤ max(3 s, ¼ of the aggregation) late, ≤ 25 polls for 10 min",
+        "Polling against the goals (simulated): the end seen ≤ max(3 s, ¼ of the aggregation) late, ≤ 25 polls for 10 min",
       figureLabel: "product, worst trial",
       baselineLabel: "goal",
       rows: goalRows,
