@@ -50,6 +50,31 @@ import {
   TRANSACTIONS_BY_DATE_INDEX,
 } from "./table";
 
+/**
+ * A transaction's row as putTransactions writes it: the one builder, so a benchmark seeding rows straight
+ * with BatchWriteItem stores exactly what a sync does. Throws when MX gave the transaction no account.
+ */
+export function transactionItem(
+  userId: string,
+  memberGuid: string,
+  transaction: Transaction,
+  syncRun: string,
+): Item {
+  const accountGuid = transaction.account_guid;
+  if (!accountGuid) throw new TypeError(`MX transaction ${transaction.guid} has no account_guid`);
+  return {
+    ...stripUndefinedDeep(transactionSchema.parse(transaction)),
+    ...transactionKey(accountGuid, transaction.guid),
+    [TRANSACTION_DATE_KEY]: transactionDateKey(transaction),
+    entity: "transaction",
+    userId,
+    memberGuid,
+    syncRun,
+    // Only pending rows join the sparse pending index (a posted overwrite leaves it).
+    ...(transaction.status === "PENDING" ? { [PENDING_OF]: pendingOf(userId, memberGuid) } : {}),
+  };
+}
+
 export class DynamoBankDataStore implements BankDataStore {
   constructor(private readonly context: StoreContext) {}
 
@@ -100,17 +125,7 @@ export class DynamoBankDataStore implements BankDataStore {
       const accountGuid = transaction.account_guid;
       if (!accountGuid) throw new TypeError(`MX transaction ${transaction.guid} has no account_guid`);
       accountGuids.add(accountGuid);
-      return put({
-        ...stripUndefinedDeep(transactionSchema.parse(transaction)),
-        ...transactionKey(accountGuid, transaction.guid),
-        [TRANSACTION_DATE_KEY]: transactionDateKey(transaction),
-        entity: "transaction",
-        userId,
-        memberGuid,
-        syncRun,
-        // Only pending rows join the sparse pending index (a posted overwrite leaves it).
-        ...(transaction.status === "PENDING" ? { [PENDING_OF]: pendingOf(userId, memberGuid) } : {}),
-      });
+      return put(transactionItem(userId, memberGuid, transaction, syncRun));
     });
     await this.claimWrite(userId, memberGuid, accountGuids);
     // Each row with its change-log entry (the changes feed reads those).
