@@ -20,7 +20,7 @@ interface Hit {
   excerpt: string;
 }
 
-const escape = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Where `needle` occurs in `text`: anywhere, or (short test words) only as a whole JSON string value. */
 function occurs(needle: Needle, text: string): { at: number; text: string } {
@@ -28,7 +28,7 @@ function occurs(needle: Needle, text: string): { at: number; text: string } {
   // A JSON string equal to the value, and not an object key; JSON inside JSON (a log line's payload, a
   // workflow input) is unescaped first.
   const unescaped = text.replace(/\\+"/g, '"');
-  return { at: unescaped.search(new RegExp(`"${escape(needle.value)}"(?!\\s*:)`)), text: unescaped };
+  return { at: unescaped.search(new RegExp(`"${escapeRegExp(needle.value)}"(?!\\s*:)`)), text: unescaped };
 }
 
 function scan(needles: readonly Needle[], captured: readonly Captured[]): Hit[] {
