@@ -10,9 +10,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
-import { createMxClient, MAX_RECORDS_PER_PAGE } from "../../shared/mx/client";
-import { type Transaction, transactionSchema } from "../../shared/mx/schemas";
-import { batchWrite, inPool, type WriteRequest } from "../../shared/storage/batch";
+import { createMxClient } from "../../shared/mx/client";
+import { batchWrite, type WriteRequest } from "../../shared/storage/batch";
 import { createStores } from "../../shared/storage/dynamo";
 import { createTable } from "../dynamo";
 import { startLocalStack } from "../stack";
@@ -24,7 +23,7 @@ const optionsSchema = z.object({
   /** Added to every MX request by the sandbox: stands in for MX's round trip. */
   mxLatencyMs: z.coerce.number().int().min(0).max(5_000).default(30),
   /** Rows the naive pipeline is timed on (it is slow); its time is scaled to every row. */
-  naiveRows: z.coerce.number().int().min(25).max(100_000).default(5_000),
+  naiveRows: z.coerce.number().int().min(25).max(100_000).default(2_500),
 });
 export type IngestOptions = z.input<typeof optionsSchema>;
 
@@ -52,8 +51,6 @@ export interface IngestResult {
   executionSeconds: number;
   floorRowsSeconds: number;
   floorWithChangesSeconds: number;
-  /** The product's store alone (putTransactions: rows, change log, counters), pages of 1,000, the Map's pages at once. */
-  storeSeconds: number;
   /** The naive pipeline's time on `naiveRowsTimed` rows, scaled to `rows`. */
   naiveSeconds: number;
   naiveRowsTimed: number;
@@ -175,20 +172,6 @@ export async function runIngest(input: IngestOptions = {}): Promise<IngestResult
     const floorRowsSeconds = await floor("ingest-floor-rows", stored);
     const floorWithChangesSeconds = await floor("ingest-floor-changes", [...stored, ...ownChanges]);
 
-    // The product's own write path without MX or the workflow: where the run's time goes beyond storage.
-    progress("the store alone");
-    const store = await stack.freshStores();
-    const storeMember = await connectMember({ ...bench, stores: store });
-    const transactions = stored.map((item) => transactionSchema.parse(item));
-    const storePages: Transaction[][] = [];
-    for (let i = 0; i < transactions.length; i += MAX_RECORDS_PER_PAGE)
-      storePages.push(transactions.slice(i, i + MAX_RECORDS_PER_PAGE));
-    const storeStarted = performance.now();
-    await inPool(storePages, mapConcurrency, async (page) => {
-      await store.bankData.putTransactions(storeMember.userId, storeMember.memberGuid, page, "ingest-store");
-    });
-    const storeSeconds = seconds(storeStarted);
-
     progress("naive pipeline");
     // Naive: every window read 25 rows a page, each row put on its own, one after another.
     const byGuid = new Map(stored.map((item) => [String(item.guid), item]));
@@ -231,7 +214,6 @@ export async function runIngest(input: IngestOptions = {}): Promise<IngestResult
       executionSeconds,
       floorRowsSeconds,
       floorWithChangesSeconds,
-      storeSeconds,
       naiveSeconds: (naiveTimed * rows) / naiveRowsTimed,
       naiveRowsTimed,
     };

@@ -40,12 +40,6 @@ export async function benchIngest(options: IngestOptions = {}): Promise<BenchTab
           digits: 2,
         },
         {
-          metric: "vs the product's store alone (no MX, no workflow)",
-          figure: product,
-          baseline: r.storeSeconds,
-          digits: 2,
-        },
-        {
           metric: "vs (b) naive: pages of 25, PutItem per row, sequential",
           figure: product,
           baseline: r.naiveSeconds,
@@ -59,7 +53,6 @@ export async function benchIngest(options: IngestOptions = {}): Promise<BenchTab
         `  the whole execution took ${r.executionSeconds.toFixed(2)} s (extended history's MX job included). Rows stored: ${rows}, change-log entries: ${r.changeEntries.toLocaleString("en-US")}.`,
         `Floors: the items the run stored, read back, written to a fresh table of the same dynalite with BatchWriteItem (shared/storage/batch.ts),`,
         `  ${r.writeConcurrency} calls in flight (the Map's pages at once × 4 calls a page). (a) counts what a user asked for; (a') also the changes feed's log, which the product must write.`,
-        `Store alone: putTransactions over the same rows, pages of 1,000, the Map's concurrency: the product's write path without MX, Lambda or Step Functions.`,
         `Naive: timed on the first ${r.naiveRowsTimed.toLocaleString("en-US")} rows (MX pages of 25 then one PutItem each, one at a time), scaled to ${rows} rows.`,
         "Everything shares one Node thread here (sandbox, dynalite, handlers, workflow): CPU-bound; other processes on the machine slow every column alike.",
       ],
