@@ -539,7 +539,11 @@ describe("owners, accounts and deletion", () => {
     // Prepare
     const { stores } = await freshStores();
     // Rows are written only for a stored member (no orphans).
-    for (const [user, guid] of [["alice", "MBR-1"], ["alice", "MBR-2"], ["bob", "MBR-3"]] as const) {
+    for (const [user, guid] of [
+      ["alice", "MBR-1"],
+      ["alice", "MBR-2"],
+      ["bob", "MBR-3"],
+    ] as const) {
       await stores.members.putMember(member(user, guid));
     }
     await stores.bankData.putAccountOwners("alice", "MBR-1", [{ guid: "ACO-1", owner_name: "Alice" }]);

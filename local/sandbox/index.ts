@@ -17,10 +17,10 @@ import { createSandboxServer } from "./server";
 import { SandboxState } from "./state";
 import type { WebhookAttempt, WebhookRecord } from "./webhooks";
 
+export type { SeededMember } from "./bulk";
 export { MXBANK_PASSWORD_GUID, MXBANK_USERNAME_GUID } from "./institutions";
 export { CONNECTION_STATUS_IDS, CORRECT_ANSWER, EXTENDED_HISTORY_DAYS, TEST_USERNAME } from "./members";
 export { RETRY_DELAYS_MS } from "./webhooks";
-export type { SeededMember } from "./bulk";
 export type {
   FaultKnobs,
   KnobsPatch,
