@@ -19,6 +19,7 @@ import { BACKGROUND_REFRESH } from "../../shared/refresh/settings";
 import { acknowledge, acknowledgeDeadLetterQueue, acknowledgeQueueConsumer, arnRef, REASONS } from "../nag";
 import { MxFunction } from "./function";
 import { acknowledgeTableIndexes } from "./sync-workflow";
+import { workQueue } from "./work-queue";
 
 export interface BackgroundRefreshProps {
   readonly projectRoot: string;
@@ -44,17 +45,7 @@ export class BackgroundRefresh extends Construct {
   constructor(scope: Construct, id: string, props: BackgroundRefreshProps) {
     super(scope, id);
     const settings = BACKGROUND_REFRESH;
-    this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
-      retentionPeriod: Duration.days(settings.dlqRetentionDays),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    this.queue = new sqs.Queue(this, "Queue", {
-      visibilityTimeout: Duration.seconds(settings.consumerTimeoutSeconds * 6),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = workQueue(this, settings));
 
     const environment = {
       TABLE_NAME: props.table.tableName,

@@ -6,13 +6,14 @@ import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { apiRoutes } from "../../shared/api/routes";
 import { MEMBER_PURGE } from "../../shared/members/settings";
 import { acknowledgeDeadLetterQueue, acknowledgeQueueConsumer } from "../nag";
 import { MxFunction } from "./function";
 import { acknowledgeTableIndexes } from "./sync-workflow";
+import { workQueue } from "./work-queue";
 
 export interface MemberPurgeProps {
   readonly projectRoot: string;
@@ -29,17 +30,7 @@ export class MemberPurge extends Construct {
   constructor(scope: Construct, id: string, props: MemberPurgeProps) {
     super(scope, id);
     const settings = MEMBER_PURGE;
-    this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
-      retentionPeriod: Duration.days(settings.dlqRetentionDays),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    this.queue = new sqs.Queue(this, "Queue", {
-      visibilityTimeout: Duration.seconds(settings.consumerTimeoutSeconds * 6),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = workQueue(this, settings));
 
     this.consumer = new MxFunction(this, "Consumer", {
       entry: "functions/purge-member.ts",

@@ -67,18 +67,15 @@ export async function answerChallenge(
   if (!taskToken) throw new NoChallengeError(); // answered concurrently, or the wait expired
   // The run may have ended with the token still stored (its wait timed out, it was stopped): then MX must
   // not get the answer (the bank would count an attempt nobody follows up). The token stays taken.
+  // Puts the prompts and the token back: nothing reached the bank, so the user may simply answer again.
+  const putBack = () =>
+    deps.members.saveChallenges(userId, memberGuid, challenges, taskToken, options.challengeTimeoutSeconds);
   let runWaits: boolean;
   try {
     runWaits = await deps.sfn.taskWaiting(taskToken);
   } catch (error) {
-    // Step Functions did not answer: nothing was sent anywhere, so the user may simply try again.
-    await deps.members.saveChallenges(
-      userId,
-      memberGuid,
-      challenges,
-      taskToken,
-      options.challengeTimeoutSeconds,
-    );
+    // Step Functions did not answer: nothing was sent anywhere.
+    await putBack();
     throw error;
   }
   if (!runWaits) {
@@ -91,14 +88,8 @@ export async function answerChallenge(
     await deps.mx.resumeMember(member.mxUserGuid, memberGuid, answers);
   } catch (error) {
     if (NOT_TAKEN.some((type) => error instanceof type)) {
-      // MX refused the answers without acting: put the prompts and the token back for another try.
-      await deps.members.saveChallenges(
-        userId,
-        memberGuid,
-        challenges,
-        taskToken,
-        options.challengeTimeoutSeconds,
-      );
+      // MX refused the answers without acting.
+      await putBack();
     } else if (error instanceof MxNotAllowedError) {
       // 405: MX no longer waits for an answer (the challenge expired, ~5 min at MX, or the status moved
       // on). The run resumes at once and its next poll ends it as MX says (EXPIRED → NEEDS_USER).
