@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as z from "zod";
 import { parseCorsOrigins } from "../shared/api/cors";
 import { buildOpenApiDocument } from "../shared/api/openapi";
-import { apiRoutes } from "../shared/api/routes";
+import { apiRoutes, routeTimeoutSeconds } from "../shared/api/routes";
 import { createDevIssuer, type DevIssuer, type DevTokenOptions } from "./api/jwt";
 import { type ApiServer, type LocalRoute, startApiServer } from "./api/server";
 import { createDevSite } from "./api/site";
@@ -54,7 +54,8 @@ export async function startAll(options: StartAllOptions = {}): Promise<RunningAl
   // The API listens first so its URL is known before any handler reads its configuration; handler
   // modules are imported on first request, after the stack has set the rest of the environment.
   const api = await startApiServer({
-    routes: options.routes ?? apiRoutes,
+    routes:
+      options.routes ?? apiRoutes.map((route) => ({ ...route, timeoutSeconds: routeTimeoutSeconds(route) })),
     authorizer: issuer.authorizer,
     port: options.port ?? 0,
     ...(options.host ? { host: options.host } : {}),

@@ -17,6 +17,21 @@ const routes: LocalRoute[] = [
   { method: "GET", path: "/v1/things/special", entry: "test/fixtures/api-echo.ts", id: "SpecialThing" },
   { method: "GET", path: "/v1/files/{proxy+}", entry: "test/fixtures/api-echo.ts", id: "Files" },
   { method: "GET", path: "/v1/shapes", entry: "test/fixtures/api-shapes.ts", id: "Shapes" },
+  // A function whose own timeout (0.2 s) is shorter than the integration's (0.5 s), as the API's routes are.
+  {
+    method: "GET",
+    path: "/v1/short-shapes",
+    entry: "test/fixtures/api-shapes.ts",
+    id: "ShortShapes",
+    timeoutSeconds: 0.2,
+  },
+  {
+    method: "GET",
+    path: "/v1/short-echo",
+    entry: "test/fixtures/api-echo.ts",
+    id: "ShortEcho",
+    timeoutSeconds: 0.2,
+  },
   {
     method: "GET",
     path: "/v1/public/{state}",
@@ -432,6 +447,18 @@ describe("response mapping", () => {
     // Assess
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ message: "Service Unavailable" });
+  });
+
+  it("gives the handler its route's own timeout, and answers 500 when the function times out first", async () => {
+    // Act
+    const echo = (await (await get("/v1/short-echo", authed())).json()) as EchoBody;
+    const slow = await get("/v1/short-shapes?shape=slow", authed());
+
+    // Assess: Lambda's timeout (0.2 s) ends the invocation before the integration's (0.5 s): a failed
+    // invocation, which API Gateway answers 500
+    expect(echo.context.remainingMs).toBeLessThanOrEqual(200);
+    expect(slow.status).toBe(500);
+    expect(await slow.json()).toEqual({ message: "Internal Server Error" });
   });
 });
 

@@ -18,8 +18,7 @@ import {
   CORS_MAX_AGE_SECONDS,
   parseCorsOrigins,
 } from "../../shared/api/cors";
-import { MX_ROUTE_TIMEOUT_SECONDS, ROUTE_TIMEOUT_SECONDS } from "../../shared/api/limits";
-import { type ApiRoute, apiRoutes } from "../../shared/api/routes";
+import { type ApiRoute, apiRoutes, routeTimeoutSeconds } from "../../shared/api/routes";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../../shared/domain/sync";
 import { acknowledge, acknowledgeSynchronousInvocation } from "../nag";
 import { UserAuth, type UserAuthProps } from "./auth";
@@ -179,7 +178,7 @@ export class ConnectApi extends Construct {
       description: `${route.method} ${route.path}`,
       environment,
       // Ends before API Gateway's integration timeout; MX calls end before it (shared/api/limits.ts).
-      timeout: Duration.seconds(needs.mx ? MX_ROUTE_TIMEOUT_SECONDS : ROUTE_TIMEOUT_SECONDS),
+      timeout: Duration.seconds(routeTimeoutSeconds(route)),
     });
 
     acknowledgeSynchronousInvocation(fn, "API Gateway (the client gets the error)");

@@ -108,17 +108,24 @@ export function createInvoker(
     let result: unknown;
     try {
       const handler = await handlerFor(route.entry);
+      // The function's own timeout, when shorter than the integration's, ends the invocation first: Lambda
+      // reports a failed invocation, which API Gateway answers 500.
+      const functionTimeoutMs = Math.min(integrationTimeoutMs, (route.timeoutSeconds ?? Infinity) * 1000);
       const context = createLambdaContext({
         functionName: `local-${route.id}`,
-        timeoutMs: integrationTimeoutMs,
+        timeoutMs: functionTimeoutMs,
       });
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((done) => {
-        timer = setTimeout(() => done("timeout"), integrationTimeoutMs);
+        timer = setTimeout(() => done("timeout"), functionTimeoutMs);
       });
       result = await Promise.race([Promise.resolve(handler(event, context)), timedOut]).finally(() =>
         clearTimeout(timer),
       );
+      if (result === "timeout" && functionTimeoutMs < integrationTimeoutMs) {
+        log(`${requestId} ${routeKey}: the function timed out after ${functionTimeoutMs} ms`);
+        return gatewayError(500);
+      }
       if (result === "timeout") {
         log(`${requestId} ${routeKey}: integration timed out after ${integrationTimeoutMs} ms`);
         return gatewayError(503);

@@ -13,6 +13,8 @@ export interface LocalRoute {
   id: string;
   /** Authorization scopes: the token must carry at least one of them. */
   scopes?: readonly string[];
+  /** The function's timeout (default: the integration timeout), as the deployed route's Lambda has it. */
+  timeoutSeconds?: number;
 }
 
 export interface RouteMatch {

@@ -2,6 +2,7 @@
 // local HTTP server (local/api/) both read, so the deployed and the local API can never disagree. Plain
 // data: each route declares here, once, what its Lambda needs; infra derives the function's environment
 // and grants from it, and `apiHandler` (shared/api/http.ts) the middlewares and the handler's typed deps.
+import { MX_ROUTE_TIMEOUT_SECONDS, ROUTE_TIMEOUT_SECONDS } from "./limits";
 
 /** What a route's Lambda touches. Reads only read; only the routes that must write, write. */
 export interface RouteNeeds {
@@ -182,6 +183,11 @@ const routes = [
 ] as const satisfies readonly ApiRoute[];
 
 export const apiRoutes: readonly ApiRoute[] = routes;
+
+/** A route's Lambda timeout: longer for the routes that call MX (their MX budget ends before it). */
+export function routeTimeoutSeconds(route: Pick<ApiRoute, "needs">): number {
+  return route.needs.mx ? MX_ROUTE_TIMEOUT_SECONDS : ROUTE_TIMEOUT_SECONDS;
+}
 
 export type RouteId = (typeof routes)[number]["id"];
 
