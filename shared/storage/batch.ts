@@ -1,9 +1,11 @@
 // BatchWriteItem done right: 25 requests a call, several calls in flight (bounded), unprocessed items
 // retried with capped exponential backoff and full jitter, a bounded number of attempts, then a typed error.
-import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /** DynamoDB's limit per BatchWriteItem call. */
 export const BATCH_WRITE_LIMIT = 25;
+/** DynamoDB's limit per BatchGetItem call. */
+export const BATCH_GET_LIMIT = 100;
 
 export type WriteRequest =
   | { PutRequest: { Item: Record<string, unknown> }; DeleteRequest?: never }
@@ -29,6 +31,17 @@ export class BatchWriteError extends Error {
     readonly attempts: number,
   ) {
     super(`BatchWriteItem left ${unprocessed} item(s) unprocessed after ${attempts} attempts`);
+  }
+}
+
+/** Some keys were still unprocessed after every attempt (sustained throttling). */
+export class BatchGetError extends Error {
+  override readonly name = "BatchGetError";
+  constructor(
+    readonly unprocessed: number,
+    readonly attempts: number,
+  ) {
+    super(`BatchGetItem left ${unprocessed} key(s) unprocessed after ${attempts} attempts`);
   }
 }
 
@@ -71,6 +84,45 @@ export async function batchWrite(
 
   await inPool(chunks, concurrency, writeChunk);
   return requests.length;
+}
+
+/**
+ * Reads the items of `keys` (strongly consistent: a row written just before must be seen as it is), 100 a
+ * call, with the same pool and retries as batchWrite; returns those that exist, in no particular order.
+ * Callers must not repeat a key (DynamoDB rejects it).
+ */
+export async function batchGet(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Record<string, unknown>[],
+  options: BatchWriteOptions = {},
+): Promise<Record<string, unknown>[]> {
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 8);
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const chunks: Record<string, unknown>[][] = [];
+  for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) chunks.push(keys.slice(i, i + BATCH_GET_LIMIT));
+  const found: Record<string, unknown>[] = [];
+  await inPool(chunks, Math.max(1, options.concurrency ?? 4), async (chunk) => {
+    let pending = chunk;
+    for (let attempt = 1; ; attempt++) {
+      const result = await doc.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      found.push(...(result.Responses?.[tableName] ?? []));
+      pending = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
+      if (pending.length === 0) return;
+      if (attempt >= maxAttempts) throw new BatchGetError(pending.length, attempt);
+      const delay = backoffDelayMs(
+        attempt - 1,
+        options.baseDelayMs ?? 50,
+        options.maxDelayMs ?? 2000,
+        random,
+      );
+      await sleep(delay);
+    }
+  });
+  return found;
 }
 
 /**

@@ -55,7 +55,8 @@ const entrySchema = z.object({
 
 /**
  * Writes the member's rows, then a change entry for each transaction row among them (other rows, owners
- * and accounts, are written as they are). Order: every row first, then the sequence numbers are taken (one
+ * and accounts, are written as they are). `unlogged` rows are written in the same batches with no entry:
+ * rows whose MX fields are the same as stored (only the run's stamp moves), so the feed has nothing to say. Order: every row first, then the sequence numbers are taken (one
  * atomic counter update for the whole call), then the entries: so a number handed out means its row is
  * already written, and an entry, once visible, describes a row already in the table. One counter update
  * per call rather than per 25 rows: a page of 1,000 rows costs 82 DynamoDB calls, not 121, and its rows
@@ -65,10 +66,12 @@ export async function writeWithChanges(
   context: StoreContext,
   scope: ChangeScope,
   requests: readonly WriteRequest[],
+  unlogged: readonly WriteRequest[] = [],
 ): Promise<number> {
-  await batchWrite(context.doc, context.tableName, requests, context.batch);
+  const written = requests.length + unlogged.length;
+  await batchWrite(context.doc, context.tableName, [...requests, ...unlogged], context.batch);
   const drafts = requests.flatMap((request) => draftOf(scope, request));
-  if (drafts.length === 0) return requests.length;
+  if (drafts.length === 0) return written;
   const last = await reserve(context, scope.userId, drafts.length);
   const first = last - drafts.length + 1;
   const writtenAt = context.now().getTime();
@@ -84,7 +87,7 @@ export async function writeWithChanges(
     }),
   );
   await batchWrite(context.doc, context.tableName, entries, context.batch);
-  return requests.length;
+  return written;
 }
 
 /** The entry a request implies: an upsert carries the row's MX fields; a removal its guids only. */
