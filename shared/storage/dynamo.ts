@@ -9,7 +9,8 @@ import type { StoreContext } from "./context";
 import { DynamoSyncHistory } from "./history-store";
 import { DynamoMemberStore } from "./member-store";
 import { DynamoOnceStore } from "./once-store";
-import type { BankDataStore, ChangeLog, MemberStore, OnceStore } from "./ports";
+import type { BankDataStore, ChangeLog, MemberStore, OnceStore, SweepLeaseStore } from "./ports";
+import { DynamoSweepLeaseStore } from "./sweep-lease-store";
 
 export { BatchWriteError } from "./batch";
 export { DEFAULT_CHANGE_RETENTION_DAYS } from "./change-log";
@@ -42,6 +43,8 @@ export interface Stores {
   changes: ChangeLog;
   /** Each member's sync runs (shared/history/ports.ts). */
   history: SyncHistory;
+  /** At most one background-refresh sweep at a time (shared/refresh/sweep.ts). */
+  sweeps: SweepLeaseStore;
 }
 
 export function createStores(options: StoresOptions): Stores {
@@ -58,5 +61,6 @@ export function createStores(options: StoresOptions): Stores {
     once: new DynamoOnceStore(context),
     changes: new DynamoChangeLog(context),
     history: new DynamoSyncHistory(context),
+    sweeps: new DynamoSweepLeaseStore(context),
   };
 }

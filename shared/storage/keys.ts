@@ -178,6 +178,11 @@ export function transactionOfKey(
 
 export const onceKey = (key: string): ItemKey => ({ [PARTITION_KEY]: `ONCE#${key}`, [SORT_KEY]: "ONCE" });
 
+// ---- the sweep lease (one item for the table) ---------------------------------------------------------------
+
+/** The one sweep lease: which sweep runs now, until when, and how many members the last one swept. */
+export const sweepLeaseKey = (): ItemKey => ({ [PARTITION_KEY]: "SWEEP", [SORT_KEY]: "LEASE" });
+
 /** The primary key of any item (for deletes). */
 export const keyOf = (item: Item): Item => ({
   [PARTITION_KEY]: item[PARTITION_KEY],

@@ -166,11 +166,16 @@ export interface BankDataStore {
   /** BatchWriteItem, 25 a request, unprocessed items retried with backoff. Returns the count written. */
   putAccountOwners(userId: string, memberGuid: string, owners: AccountOwner[]): Promise<number>;
   putAccounts(userId: string, memberGuid: string, accounts: Account[]): Promise<number>;
+  /**
+   * Writes (and logs) only rows that differ from the stored ones, reading them back first, unless
+   * `skipUnchanged` is false (the caller already keeps only what MX changed): then every row is written.
+   */
   putTransactions(
     userId: string,
     memberGuid: string,
     transactions: Transaction[],
     syncRun: string,
+    options?: { skipUnchanged?: boolean },
   ): Promise<number>;
   /**
    * After a run stored every page of a window: deletes that member's stored PENDING transactions dated in
@@ -272,4 +277,24 @@ export interface OnceStore {
   mark(key: string, note: string): Promise<void>;
   /** Forgets `key`, only while its note is still `note`: a claim held for work in flight, now done. */
   release(key: string, note: string): Promise<void>;
+}
+
+/**
+ * The sweep lease (shared/storage/sweep-lease-store.ts): at most one sweep runs at a time. A sweep takes it
+ * when it starts, renews it at each pass, and releases it at its end with the count it swept; a crashed
+ * sweep's lease expires `leaseSeconds` after its last renewal.
+ */
+export interface SweepLeaseStore {
+  /**
+   * Takes the lease for `sweepId` when no live sweep holds it. Returns the previous sweep's member count
+   * (undefined before the first sweep ended), or `held` with the running sweep's id.
+   */
+  acquire(
+    sweepId: string,
+    leaseSeconds: number,
+  ): Promise<{ acquired: true; lastCount?: number } | { acquired: false; heldBy: string }>;
+  /** Extends `sweepId`'s lease by `leaseSeconds` from now; false when another sweep took it since. */
+  renew(sweepId: string, leaseSeconds: number): Promise<boolean>;
+  /** Ends `sweepId`'s lease and records how many members it swept; false when it no longer holds it. */
+  release(sweepId: string, count: number): Promise<boolean>;
 }
