@@ -9,7 +9,7 @@ import { lambdaEntry, mxWorkflowTask } from "../shared/lambda/workflow";
 import { consumeRefreshMessages, sqsEventSchema } from "../shared/refresh/consume";
 
 const cfg = config(backgroundRefreshConfigSchema);
-const { members, bankData, history } = tableStores(cfg.TABLE_NAME);
+const { members, bankData, history, sweeps } = tableStores(cfg.TABLE_NAME);
 const events = eventPublisher();
 const queue = refreshQueue(cfg.REFRESH_QUEUE_URL);
 
@@ -17,7 +17,7 @@ export const handler = lambdaEntry(
   mxWorkflowTask(cfg).handler(async (event, context) => {
     const { Records } = parseEvent(sqsEventSchema, event, "SQS event");
     const { batchItemFailures } = await consumeRefreshMessages(
-      { mx: context.mx, members, bankData, history, events, queue, log: logger },
+      { mx: context.mx, members, bankData, history, sweeps, events, queue, log: logger },
       Records,
     );
     return { batchItemFailures };

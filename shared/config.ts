@@ -5,6 +5,7 @@ import * as z from "zod";
 import { DEFAULT_JOB_START_GRACE_SECONDS, DEFAULT_POLL_MAX_WAIT_SECONDS } from "./domain/connection";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "./domain/sync";
 import { DEFAULT_CHANGE_RETENTION_DAYS } from "./feed/settings";
+import { BACKGROUND_REFRESH } from "./refresh/settings";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "SILENT", "CRITICAL"] as const;
 
@@ -104,6 +105,11 @@ export const webhookConfigSchema = baseConfigSchema.extend({
 export const backgroundRefreshConfigSchema = mxConfigSchema.extend({
   ...tableConfigSchema.shape,
   ...refreshQueueConfigSchema.shape,
+});
+
+/** The sweep: its cadence in hours (infra sets it from `-c sweepEveryHours`); its pace is derived from it. */
+export const sweepConfigSchema = z.object({
+  SWEEP_EVERY_HOURS: positiveInt(BACKGROUND_REFRESH.sweepEveryHours).pipe(z.number().max(999)),
 });
 
 /** Lambdas that publish app events (shared/events): the bus the stack creates. */

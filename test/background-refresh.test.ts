@@ -6,8 +6,11 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CORRECT_ANSWER } from "../local/sandbox/index";
 import type { RunningAll } from "../local/start";
+import { refreshQueue } from "../shared/lambda/refresh-queue";
 import { collectAll } from "../shared/mx/pages";
 import type { Transaction } from "../shared/mx/schemas";
+import { continueSweep, startSweep } from "../shared/refresh/sweep";
+import { sweepLeaseKey } from "../shared/storage/keys";
 import {
   type ApiClient,
   clientFor,
@@ -242,6 +245,115 @@ describe("two sweeps at once (an overlapping schedule)", () => {
   });
 });
 
+describe("a scheduled sweep while the previous sweep still runs", () => {
+  it("enqueues nothing; once that sweep's last pass ends, the next sweep runs", async () => {
+    // Prepare: a synced member, and a sweep between two of its passes
+    await syncedMember();
+    const queueName = app.stack.refresh.queueName;
+    expect(await app.stack.stores.sweeps.acquire("sweep-running", 3600)).toMatchObject({ acquired: true });
+    const sent = app.stack.aws.sqs.sentCount(queueName);
+    const statusChecks = sandbox().stats().requests;
+
+    // Act: the schedule fires
+    const skipped = await app.stack.refresh.sweep();
+    await app.stack.refresh.drain();
+
+    // Assess: nothing enqueued, nothing asked of MX
+    expect(skipped).toMatchObject({ started: false, enqueued: 0 });
+    expect(app.stack.aws.sqs.sentCount(queueName)).toBe(sent);
+    expect(sandbox().stats().requests).toBe(statusChecks);
+
+    // Act: the running sweep's last pass (its continuation, carrying its id) arrives, then the schedule fires
+    await refreshQueue(app.stack.env.REFRESH_QUEUE_URL ?? "").send([
+      { message: { kind: "sweep", sweep: { id: "sweep-running", membersPerSecond: 20, enqueued: 0 } } },
+    ]);
+    await app.stack.refresh.drain();
+    const next = await app.stack.refresh.sweep();
+    await app.stack.refresh.drain();
+
+    // Assess: the running sweep's pass enqueued the member (one status check) and released the lease; the
+    // next sweep started and enqueued it again
+    expect(app.stack.aws.sqs.sentCount(queueName) - sent).toBe(3);
+    expect(sandbox().stats().requests - statusChecks).toBe(2);
+    expect(next).toMatchObject({ started: true, enqueued: 1, more: false });
+  });
+});
+
+describe("the sweep's pace", () => {
+  /** A fresh table with `members` synced members and, when given, a previous sweep that swept `lastCount`. */
+  async function tableAfterSweep(lastCount: number | undefined, members = 2) {
+    const stores = await app.stack.freshStores();
+    if (lastCount !== undefined) {
+      await stores.sweeps.acquire("previous", 3600);
+      await stores.sweeps.release("previous", lastCount);
+    }
+    for (let i = 0; i < members; i++) {
+      const memberGuid = `MBR-pace-${i}`;
+      await stores.members.putMember({
+        userId: `user-${i}`,
+        mxUserGuid: `USR-${i}`,
+        memberGuid,
+        institutionCode: "mxbank",
+        isOauth: false,
+        identify: false,
+      });
+      await stores.members.acquireSyncLease(`user-${i}`, memberGuid, "run-1", 60_000);
+      await stores.members.finishSync(`user-${i}`, memberGuid, "run-1", { outcome: "SYNCED" });
+    }
+    return stores;
+  }
+  /** A queue of the local SQS nobody consumes: the sweep's enqueue plan stays there to be read. */
+  let plans = 0;
+  function planQueue() {
+    const name = `sweep-plan-${++plans}`;
+    return { name, queue: refreshQueue(app.stack.aws.sqs.createQueue(name)) };
+  }
+
+  it("is derived from the previous sweep's count: 75 % of the cadence, between the floor and the consumer's cap", async () => {
+    // Prepare: previous counts and cadences → the pace a sweep must keep (members a second)
+    const cases: [number | undefined, number, number][] = [
+      [undefined, 6, 20], // the first sweep: the floor
+      [100_000, 6, 20], // 100,000 / (6 h × 0.75) = 6.2: the floor
+      [500_000, 6, 31], // 500,000 / 16,200 s = 30.9
+      [1_000_000, 6, 40], // 61.7 wanted: capped at what the consumer absorbs
+      [1_000_000, 24, 20], // 15.4: the floor
+    ];
+    for (const [lastCount, everyHours, pace] of cases) {
+      const stores = await tableAfterSweep(lastCount);
+      const { name, queue } = planQueue();
+
+      // Act
+      const started = await startSweep({ ...stores, queue }, { sweepId: "next", everyHours });
+
+      // Assess: the pace, the members enqueued, the lease free again with this sweep's count
+      expect(started, `after ${lastCount} at ${everyHours} h`).toMatchObject({
+        started: true,
+        membersPerSecond: pace,
+        enqueued: 2,
+      });
+      expect(app.stack.aws.sqs.messages(name)).toHaveLength(2);
+      expect(await stores.sweeps.acquire("after", 3600)).toEqual({ acquired: true, lastCount: 2 });
+    }
+  });
+
+  it("a continuation whose lease a newer sweep took enqueues nothing", async () => {
+    // Prepare: the old sweep's lease expired and a newer sweep holds it
+    const stores = await tableAfterSweep(undefined);
+    await stores.sweeps.acquire("newer", 3600);
+    const { name, queue } = planQueue();
+
+    // Act
+    const pass = await continueSweep(
+      { ...stores, queue },
+      { sweep: { id: "older", membersPerSecond: 20, enqueued: 18_000 } },
+    );
+
+    // Assess
+    expect(pass).toEqual({ enqueued: 0, superseded: true });
+    expect(app.stack.aws.sqs.messages(name)).toHaveLength(0);
+  });
+});
+
 describe("a member that keeps failing", () => {
   it("is retried alone and lands in the dead-letter queue; the other member of its batch is read once", async () => {
     // Prepare: two members; one is gone at MX (its status read answers 404 on every try).
@@ -283,7 +395,9 @@ describe("a member with nothing new", () => {
 
     // Assess
     expect(sandbox().stats().requests - requests).toBe(1);
-    expect(await scan()).toEqual(table);
+    // The sweep's own lease item records its count; the member's items are untouched.
+    const memberItems = (items: typeof table) => items.filter((item) => item.pk?.S !== sweepLeaseKey().pk);
+    expect(memberItems(await scan())).toEqual(memberItems(table));
   });
 });
 

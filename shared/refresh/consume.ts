@@ -6,13 +6,13 @@ import type { RefreshMessage, RefreshQueue } from "./messages";
 import { refreshMessageSchema } from "./messages";
 import type { RefreshMemberDeps, RefreshMemberResult } from "./refresh-member";
 import { refreshMember } from "./refresh-member";
-import { sweepMembers } from "./sweep";
+import { continueSweep, type SweepDeps } from "./sweep";
 
 export const sqsEventSchema = z.object({
   Records: z.array(z.looseObject({ messageId: z.string(), body: z.string() })),
 });
 
-export interface ConsumeDeps extends RefreshMemberDeps {
+export interface ConsumeDeps extends RefreshMemberDeps, SweepDeps {
   queue: RefreshQueue;
   log: {
     info(message: string, details: Record<string, unknown>): void;
@@ -51,8 +51,15 @@ export async function consumeRefreshMessages(
 
 async function handle(deps: ConsumeDeps, message: RefreshMessage): Promise<MessageOutcome> {
   if (message.kind === "sweep") {
-    const swept = await sweepMembers(deps, message.cursor ? { cursor: message.cursor } : {});
-    deps.log.info("Sweep continued", { enqueued: swept.enqueued, more: swept.cursor !== undefined });
+    const swept = await continueSweep(deps, {
+      ...(message.cursor ? { cursor: message.cursor } : {}),
+      ...(message.sweep ? { sweep: message.sweep } : {}),
+    });
+    deps.log.info(swept.superseded ? "Sweep superseded: a newer sweep holds the lease" : "Sweep continued", {
+      ...(message.sweep ? { sweepId: message.sweep.id } : {}),
+      enqueued: swept.enqueued,
+      more: swept.cursor !== undefined,
+    });
     return "SWEPT";
   }
   const result = await refreshMember(deps, {

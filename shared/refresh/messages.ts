@@ -13,7 +13,21 @@ export const refreshMessageSchema = z.discriminatedUnion("kind", [
     userId: z.string().min(1).max(128).optional(),
     trigger: z.enum(BACKGROUND_SYNC_TRIGGERS),
   }),
-  z.object({ kind: z.literal("sweep"), cursor: z.string().min(1).max(4096).optional() }),
+  z.object({
+    kind: z.literal("sweep"),
+    cursor: z.string().min(1).max(4096).optional(),
+    /**
+     * The sweep this continues: its lease id, its pace and how many members it enqueued so far (recorded
+     * at its end for the next sweep's pace). Absent on a continuation sent before sweeps took a lease.
+     */
+    sweep: z
+      .object({
+        id: z.string().min(1).max(128),
+        membersPerSecond: z.number().positive().max(1000),
+        enqueued: z.number().int().nonnegative(),
+      })
+      .optional(),
+  }),
 ]);
 export type RefreshMessage = z.infer<typeof refreshMessageSchema>;
 

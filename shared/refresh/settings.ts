@@ -15,8 +15,26 @@ export const BACKGROUND_REFRESH = {
   maxReceiveCount: 5,
   /** DLQ retention: two weeks to look at what failed. */
   dlqRetentionDays: 14,
-  /** The sweep spreads its members over time: this many enqueued a second (SQS DelaySeconds, ≤ 900 s). */
+  /**
+   * The sweep spreads its members over time (SQS DelaySeconds, ≤ 900 s): at least this many a second. It
+   * goes faster when the previous sweep's count needs it to finish within `sweepCadenceShare` of the
+   * cadence, up to `sweepMaxMembersPerSecond`.
+   */
   sweepMembersPerSecond: 20,
+  /** The share of its cadence a sweep should take, at most: room for retries before the next one is due. */
+  sweepCadenceShare: 0.75,
+  /**
+   * The fastest pace: what the consumer absorbs. Each of its `maxConcurrency` invocations handles its batch
+   * one member at a time, a "nothing new" member one MX status call of about 250 ms: 10 / 0.25 = 40 a
+   * second. Faster would only queue members up (and ask MX for more). Raise it with `maxConcurrency`.
+   */
+  sweepMaxMembersPerSecond: 40,
+  /**
+   * How long the sweep lease holds after its last sign of life (the start, then each pass renews it): longer
+   * than a pass (900 s) plus SQS's redeliveries of a continuation (5 receives × a 360 s visibility timeout),
+   * so a running sweep keeps it, and a crashed one frees it within the hour.
+   */
+  sweepLeaseSeconds: 3600,
   /** Members read per page of the sparse refresh index. */
   sweepPageSize: 500,
   /** Default sweep cadence, in hours (a CDK prop/context overrides it). */
