@@ -1,7 +1,6 @@
 // Builds the CDK app: used by infra/app.ts (cdk synth / deploy), by the tests and by the local runner.
 // Its context (the deploy options) is parsed by infra/context.ts.
-import { App, Duration, Validations } from "aws-cdk-lib";
-import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import { App, Validations } from "aws-cdk-lib";
 import type { UserAuthProps } from "./constructs/auth";
 import { type DeployContext, parseDeployContext } from "./context";
 import { nagPacks } from "./nag";
@@ -40,9 +39,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: MxCo
     ...(context.transactionPageConcurrency
       ? { workflow: { transactionPageConcurrency: context.transactionPageConcurrency } }
       : {}),
-    ...(context.sweepEveryHours
-      ? { sweepSchedule: scheduler.ScheduleExpression.rate(Duration.hours(context.sweepEveryHours)) }
-      : {}),
+    ...(context.sweepEveryHours ? { sweepEveryHours: context.sweepEveryHours } : {}),
     userAuth: userAuthOf(context),
     ...options.stack,
   });

@@ -1,7 +1,6 @@
 // The deployable stack: one construct per concern.
 import { fileURLToPath } from "node:url";
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
-import type * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type { Construct } from "constructs";
 import { DEFAULT_CHALLENGE_TIMEOUT_SECONDS } from "../shared/domain/sync";
 import { Alarms } from "./constructs/alarms";
@@ -27,8 +26,8 @@ export interface MxConnectStackProps extends StackProps {
   readonly workflow?: SyncWorkflowSettings;
   /** Ask MX for extended transaction history (up to 24 months) on each member's first sync (default off). */
   readonly extendedHistory?: boolean;
-  /** How often the background-refresh sweep runs (default every 6 hours; context `sweepEveryHours`). */
-  readonly sweepSchedule?: scheduler.ScheduleExpression;
+  /** How often the background-refresh sweep runs, in hours (default 6; context `sweepEveryHours`). */
+  readonly sweepEveryHours?: number;
   /** URL prefixes an OAuth member's `redirect_url` may start with (your app's return URLs). */
   readonly redirectAllowList?: readonly string[];
   /** Days the transactions change log keeps entries (a changes-feed cursor's life; default 30; context too). */
@@ -98,7 +97,7 @@ export class MxConnectStack extends Stack {
       webhookSecret: this.secrets.mxWebhookCredentials,
       mxBaseUrl,
       routeFunctions: this.api.functions,
-      ...(props.sweepSchedule ? { sweepSchedule: props.sweepSchedule } : {}),
+      ...(props.sweepEveryHours ? { sweepEveryHours: props.sweepEveryHours } : {}),
     });
     this.events.allowPublishing(this.refresh.consumer);
 

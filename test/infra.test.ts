@@ -172,7 +172,14 @@ describe("Lambda functions", () => {
         "events:PutEvents",
       ],
       // …and SendMessage on its own dead-letter queue (the schedule invokes it asynchronously).
-      "functions/sweep.ts": [...logs, ...xray, ...tableRead, ...sqsSend, "sqs:SendMessage"],
+      "functions/sweep.ts": [
+        ...logs,
+        ...xray,
+        ...tableRead,
+        "dynamodb:UpdateItem",
+        ...sqsSend,
+        "sqs:SendMessage",
+      ],
     };
     for (const [id, fn] of ourFunctions()) {
       expect(actionsOf(id), entryOf(fn)).toEqual(

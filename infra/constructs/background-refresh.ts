@@ -29,8 +29,8 @@ export interface BackgroundRefreshProps {
   readonly mxBaseUrl: string;
   /** The API's functions by route id: the routes that declare `mxWebhook` get the queue and the secret. */
   readonly routeFunctions: Record<string, MxFunction>;
-  /** How often the sweep runs (default every `BACKGROUND_REFRESH.sweepEveryHours` hours). */
-  readonly sweepSchedule?: scheduler.ScheduleExpression;
+  /** How often the sweep runs, in hours (default `BACKGROUND_REFRESH.sweepEveryHours`); it paces itself to it. */
+  readonly sweepEveryHours?: number;
 }
 
 export class BackgroundRefresh extends Construct {
@@ -45,6 +45,7 @@ export class BackgroundRefresh extends Construct {
   constructor(scope: Construct, id: string, props: BackgroundRefreshProps) {
     super(scope, id);
     const settings = BACKGROUND_REFRESH;
+    const everyHours = props.sweepEveryHours ?? settings.sweepEveryHours;
     ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = workQueue(this, settings));
 
     const environment = {
@@ -86,10 +87,13 @@ export class BackgroundRefresh extends Construct {
       entry: "functions/sweep.ts",
       projectRoot: props.projectRoot,
       timeout: Duration.minutes(5),
-      environment,
+      // The cadence: the sweep derives its pace from it (and the previous sweep's count).
+      environment: { ...environment, SWEEP_EVERY_HOURS: String(everyHours) },
       deadLetterQueue: this.sweepDeadLetterQueue,
     });
+    // It reads the refresh index, and takes the sweep lease (one UpdateItem): it writes no member's rows.
     props.table.grantReadData(this.sweep);
+    props.table.grant(this.sweep, "dynamodb:UpdateItem");
     acknowledgeTableIndexes(this.sweep, props.table);
     this.queue.grantSendMessages(this.sweep);
     // Its own role, allowed to invoke the sweep (and, as CDK grants it, the sweep's versions) and nothing else.
@@ -103,8 +107,7 @@ export class BackgroundRefresh extends Construct {
     }
     this.schedule = new scheduler.Schedule(this, "SweepSchedule", {
       description: "Sweeps connected MX members for data MX aggregated in the background",
-      schedule:
-        props.sweepSchedule ?? scheduler.ScheduleExpression.rate(Duration.hours(settings.sweepEveryHours)),
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(everyHours)),
       target: new targets.LambdaInvoke(this.sweep, { retryAttempts: 2, role: scheduleRole }),
     });
 
@@ -132,6 +135,22 @@ export class BackgroundRefresh extends Construct {
         alarmDescription: "Many refused MX webhooks: a wrong password at MX, or someone probing the route.",
       });
     }
+    // Scheduled sweeps that found the previous one still running: the sweep no longer fits its cadence.
+    const skipped = new logs.MetricFilter(this, "SweepSkipped", {
+      logGroup: this.sweep.logGroupResource,
+      filterPattern: logs.FilterPattern.numberValue("$.sweepSkipped", "=", 1),
+      metricNamespace: "MxConnect",
+      metricName: "SweepSkipped",
+      metricValue: "1",
+    }).metric({ statistic: "Sum", period: Duration.minutes(5) });
+    new cloudwatch.Alarm(this, "SweepSkippedAlarm", {
+      metric: skipped,
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        "A scheduled sweep found the previous one still running: raise the cadence (-c sweepEveryHours) or the consumer's concurrency.",
+    });
     new cloudwatch.Alarm(this, "DeadLetterAlarm", {
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       threshold: 1,
