@@ -144,6 +144,22 @@ describe("a refresh writes only what MX changed", () => {
     expect(entries.entries).toEqual([expect.objectContaining({ op: "remove", guid: "TRN-p2" })]);
   });
 
+  it("a caller that keeps only MX's changes itself (the background refresh) has every row written and logged", async () => {
+    // Prepare
+    const stores = await syncedAlice();
+    const head = await stores.changes.head("alice");
+    await stores.members.acquireSyncLease("alice", "MBR-1", "bg-run", 60_000);
+
+    // Act
+    const written = await stores.bankData.putTransactions("alice", "MBR-1", rows, "bg-run", {
+      skipUnchanged: false,
+    });
+
+    // Assess
+    expect(written).toBe(150);
+    expect(await stores.changes.head("alice")).toBe(head + 150);
+  });
+
   it("a run's own rows are written and logged again (its retry logs what a dead attempt left unlogged)", async () => {
     // Prepare
     const stores = await syncedAlice();

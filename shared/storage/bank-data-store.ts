@@ -132,6 +132,7 @@ export class DynamoBankDataStore implements BankDataStore {
     memberGuid: string,
     transactions: Transaction[],
     syncRun: string,
+    options: { skipUnchanged?: boolean } = {},
   ): Promise<number> {
     const unique = uniqueBy(transactions, (transaction) => transaction.guid);
     if (unique.length === 0) return 0;
@@ -144,7 +145,10 @@ export class DynamoBankDataStore implements BankDataStore {
     });
     const before = await this.claimWrite(userId, memberGuid, accountGuids);
     const mayBeStored = (row: Item) =>
-      before.synced && typeof row.account_guid === "string" && before.accountGuids.has(row.account_guid);
+      options.skipUnchanged !== false &&
+      before.synced &&
+      typeof row.account_guid === "string" &&
+      before.accountGuids.has(row.account_guid);
     const stored = await storedItems(this.context, rows.filter(mayBeStored));
     const changed: WriteRequest[] = [];
     const restamped: WriteRequest[] = [];
