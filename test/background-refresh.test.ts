@@ -336,6 +336,36 @@ describe("the sweep's pace", () => {
     }
   });
 
+  it("a pass that does not reach the end enqueues its continuation, carrying the sweep's id, pace and count", async () => {
+    // Prepare: 5 members, 2 a pass
+    const stores = await tableAfterSweep(undefined, 5);
+    const { name, queue } = planQueue();
+
+    // Act
+    const started = await startSweep(
+      { ...stores, queue },
+      { sweepId: "next", everyHours: 6 },
+      { passMembers: 2 },
+    );
+
+    // Assess
+    expect(started).toMatchObject({ started: true, membersPerSecond: 20, enqueued: 2 });
+    const bodies = app.stack.aws.sqs.messages(name).map((m) => JSON.parse(m.body) as Record<string, unknown>);
+    expect(bodies.filter((b) => b.kind === "member")).toHaveLength(2);
+    expect(bodies.filter((b) => b.kind === "sweep")).toEqual([
+      {
+        kind: "sweep",
+        cursor: started.started ? started.cursor : "",
+        sweep: { id: "next", membersPerSecond: 20, enqueued: 2 },
+      },
+    ]);
+    // The sweep still runs: a scheduled start now does nothing
+    expect(await startSweep({ ...stores, queue }, { sweepId: "other", everyHours: 6 })).toEqual({
+      started: false,
+      runningSweep: "next",
+    });
+  });
+
   it("a continuation whose lease a newer sweep took enqueues nothing", async () => {
     // Prepare: the old sweep's lease expired and a newer sweep holds it
     const stores = await tableAfterSweep(undefined);

@@ -35,6 +35,11 @@ export const BACKGROUND_REFRESH = {
    * so a running sweep keeps it, and a crashed one frees it within the hour.
    */
   sweepLeaseSeconds: 3600,
+  /**
+   * At most this many members a pass (900 s at the floor pace): a faster sweep makes shorter passes rather
+   * than bigger ones, since a continuation's pass runs inside the consumer's timeout.
+   */
+  sweepPassMembers: 18_000,
   /** Members read per page of the sparse refresh index. */
   sweepPageSize: 500,
   /** Default sweep cadence, in hours (a CDK prop/context overrides it). */

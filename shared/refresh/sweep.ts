@@ -1,7 +1,7 @@
 // The sweep, the fallback for lost webhooks (MX: do not rely on webhooks alone): pages through the members
 // in the sparse refresh index and enqueues each for a background refresh, spread over time with SQS
-// DelaySeconds. One pass enqueues at most 900 s of members, then enqueues its own continuation 900 s later:
-// a million members flow at a steady rate without one long invocation.
+// DelaySeconds. One pass enqueues at most 900 s (and `sweepPassMembers`) of members, then its own continuation,
+// due when the last of them is: a million members flow at a steady rate without one long invocation.
 // At most one sweep runs at a time (the sweep lease): a scheduled start that finds one running does nothing,
 // or every member would be enqueued twice. Its pace is derived from the previous sweep's member count so that
 // it ends within `sweepCadenceShare` of the cadence, between the configured floor and what the consumer absorbs.
@@ -25,6 +25,12 @@ export type SweepStart =
   | ({ started: true; sweepId: string; membersPerSecond: number } & SweepPass)
   | { started: false; runningSweep: string };
 
+/** Page and pass sizes (defaults in settings; tests make them small). */
+export interface PassOptions {
+  pageSize?: number;
+  passMembers?: number;
+}
+
 type SweepState = NonNullable<Extract<RefreshMessage, { kind: "sweep" }>["sweep"]>;
 
 /**
@@ -44,7 +50,7 @@ export function sweepPace(lastCount: number | undefined, everyHours: number): nu
 export async function startSweep(
   deps: SweepDeps,
   input: { sweepId: string; everyHours: number },
-  options: { pageSize?: number } = {},
+  options: PassOptions = {},
 ): Promise<SweepStart> {
   const lease = await deps.sweeps.acquire(input.sweepId, BACKGROUND_REFRESH.sweepLeaseSeconds);
   if (!lease.acquired) return { started: false, runningSweep: lease.heldBy };
@@ -65,7 +71,7 @@ export async function startSweep(
 export async function continueSweep(
   deps: SweepDeps,
   input: { cursor?: string; sweep?: SweepState },
-  options: { pageSize?: number } = {},
+  options: PassOptions = {},
 ): Promise<SweepPass & { superseded?: true }> {
   const { sweep } = input;
   if (sweep && !(await deps.sweeps.renew(sweep.id, BACKGROUND_REFRESH.sweepLeaseSeconds))) {
@@ -79,11 +85,17 @@ async function sweepPass(
   deps: SweepDeps,
   sweep: SweepState | undefined,
   from: string | undefined,
-  options: { pageSize?: number },
+  options: PassOptions,
 ): Promise<SweepPass> {
   const rate = sweep?.membersPerSecond ?? BACKGROUND_REFRESH.sweepMembersPerSecond;
   const pageSize = options.pageSize ?? BACKGROUND_REFRESH.sweepPageSize;
-  const perPass = Math.max(1, Math.floor(rate * MAX_DELAY_SECONDS));
+  const perPass = Math.max(
+    1,
+    Math.min(
+      options.passMembers ?? BACKGROUND_REFRESH.sweepPassMembers,
+      Math.floor(rate * MAX_DELAY_SECONDS),
+    ),
+  );
   let cursor = from;
   let enqueued = 0;
   do {
@@ -111,7 +123,8 @@ async function sweepPass(
   await deps.queue.send([
     {
       message: { kind: "sweep", cursor, ...(sweep ? { sweep: { ...sweep, enqueued: total } } : {}) },
-      delaySeconds: MAX_DELAY_SECONDS,
+      // When this pass's last member is due: the next pass keeps the pace.
+      delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.ceil(enqueued / rate)),
     },
   ]);
   return { enqueued, cursor };
