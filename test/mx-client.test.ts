@@ -26,6 +26,8 @@ import { collectAll, iteratePages } from "../shared/mx/pages";
 import type { MemberStatus, Page } from "../shared/mx/schemas";
 import { createContractValidator, loadSpec } from "./contract-helpers";
 
+const DAY_MS = 86_400_000;
+
 const REDIRECT = "https://app.example.com/oauth-done?from=mx";
 const FULL_HISTORY = "2000-01-01"; // the sandbox (like MX) defaults to a 120-day window
 
@@ -225,8 +227,11 @@ describe("credential members", () => {
     const busy = mx.aggregateMember(user.guid, member.guid);
     await expect(busy).rejects.toBeInstanceOf(MxConflictError);
     await settle(mx, user.guid, member.guid);
-    // MX runs no aggregation within 3 hours of a successful one (it answers 202 and runs nothing).
+    // MX runs no aggregation within 3 hours of a successful one (it answers 202 and runs nothing). Moving
+    // past midnight (UTC) gives the aggregation a new day of transactions (one per account and day).
+    const dayBefore = Math.floor(sandbox.clock.now() / DAY_MS);
     await sandbox.advanceTime(3 * 3_600_000 + 60_000);
+    const newDays = Math.floor(sandbox.clock.now() / DAY_MS) - dayBefore;
     const aggregating = await mx.aggregateMember(user.guid, member.guid);
     const end = await settle(mx, user.guid, member.guid);
     const owners = await mx.listAccountOwners(user.guid, member.guid);
@@ -244,7 +249,11 @@ describe("credential members", () => {
     expect(owners.items.length).toBeGreaterThan(0);
     expect(owners.items.every((o) => o.member_guid === member.guid)).toBe(true);
     expect(accounts.items).toHaveLength(2);
-    expect(transactions.pagination).toMatchObject({ total_entries: 60, per_page: 1000, total_pages: 1 });
+    expect(transactions.pagination).toMatchObject({
+      total_entries: 60 + 2 * newDays,
+      per_page: 1000,
+      total_pages: 1,
+    });
     await expect(gone).rejects.toBeInstanceOf(MxNotFoundError);
     await expect(mx.deleteMember(user.guid, member.guid)).rejects.toBeInstanceOf(MxNotFoundError);
   });

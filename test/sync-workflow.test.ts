@@ -211,7 +211,10 @@ describe("a member with 10,000+ transactions", () => {
     const guids = await storedTransactionGuids(request.userId);
     expect(guids.length).toBe(totalAtMx);
     expect(new Set(guids).size).toBe(totalAtMx);
+    // MX changed nothing since the first run: the re-run rewrote (and counted) only the pending rows it
+    // re-stamps (a handful), not the 10,000+ posted ones
     const member = await stores.members.getMember(request.userId, request.memberGuid);
-    expect(member?.sync).toMatchObject({ status: "SYNCED", counts: { transactions: totalAtMx } });
+    expect(member?.sync?.status).toBe("SYNCED");
+    expect(member?.sync?.counts?.transactions).toBeLessThan(totalAtMx / 100);
   });
 });
