@@ -57,26 +57,29 @@ export class DynamoSweepLeaseStore implements SweepLeaseStore {
   }
 
   async renew(sweepId: string, leaseSeconds: number): Promise<boolean> {
-    const write = await conditionalWrite(
-      this.context,
-      sweepLeaseKey(),
-      () =>
-        this.context.doc.send(
-          new UpdateCommand({
-            TableName: this.context.tableName,
-            Key: sweepLeaseKey(),
-            UpdateExpression: "SET #until = :until",
-            ConditionExpression: "#sweepId = :sweepId",
-            ExpressionAttributeNames: namesFor(["#sweepId", "#until"]),
-            ExpressionAttributeValues: { ":sweepId": sweepId, ":until": this.until(leaseSeconds) },
-          }),
-        ),
-      "ignore",
-    );
-    return write.written;
+    return this.updateIfHeld(sweepId, "SET #until = :until", ["#sweepId", "#until"], {
+      ":until": this.until(leaseSeconds),
+    });
   }
 
   async release(sweepId: string, count: number): Promise<boolean> {
+    return this.updateIfHeld(
+      sweepId,
+      "SET #lastCount = :count REMOVE #sweepId, #until",
+      ["#sweepId", "#until", "#lastCount"],
+      {
+        ":count": count,
+      },
+    );
+  }
+
+  /** Applies `update` to the lease only while `sweepId` holds it; false when another sweep does. */
+  private async updateIfHeld(
+    sweepId: string,
+    update: string,
+    names: Parameters<typeof namesFor>[0],
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
     const write = await conditionalWrite(
       this.context,
       sweepLeaseKey(),
@@ -85,10 +88,10 @@ export class DynamoSweepLeaseStore implements SweepLeaseStore {
           new UpdateCommand({
             TableName: this.context.tableName,
             Key: sweepLeaseKey(),
-            UpdateExpression: "SET #lastCount = :count REMOVE #sweepId, #until",
+            UpdateExpression: update,
             ConditionExpression: "#sweepId = :sweepId",
-            ExpressionAttributeNames: namesFor(["#sweepId", "#until", "#lastCount"]),
-            ExpressionAttributeValues: { ":sweepId": sweepId, ":count": count },
+            ExpressionAttributeNames: namesFor(names),
+            ExpressionAttributeValues: { ":sweepId": sweepId, ...values },
           }),
         ),
       "ignore",
