@@ -11,9 +11,8 @@ import * as z from "zod";
 import { MAX_RECORDS_PER_PAGE } from "../../shared/mx/client";
 import { createConnectClient } from "../client";
 import { TEST_USERNAME } from "../sandbox/index";
-import { startAll } from "../start";
 import type { MxCallsResult } from "./mx-calls";
-import { COST_MEMBER } from "./refresh-cost";
+import { COST_MEMBER, startCostStack } from "./refresh-cost";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -35,19 +34,7 @@ const windowsSchema = z.object({
 type Window = z.infer<typeof windowsSchema>["begin"]["windows"][number];
 
 export async function measureMxCalls(): Promise<MxCallsResult> {
-  process.env.LOG_LEVEL = "SILENT";
-  const app = await startAll({
-    jwtKeyFile: null,
-    log: () => {},
-    stack: {
-      sandbox: {
-        aggregationMs: 30,
-        accountsPerMember: COST_MEMBER.accounts,
-        transactionsPerAccount: COST_MEMBER.transactionsPerAccount,
-      },
-      waitScale: 0.002,
-    },
-  });
+  const app = await startCostStack();
   const sandbox = app.stack.sandbox;
   const sfn = app.stack.workflow.stepFunctions;
   const userId = "mx-calls-user";

@@ -20,6 +20,7 @@ import * as z from "zod";
 import { PENDING_OF, TRANSACTION_DATE_KEY } from "../../shared/storage/table";
 import { createConnectClient } from "../client";
 import { TEST_USERNAME } from "../sandbox/index";
+import type { LocalStackOptions } from "../stack";
 import { startAll } from "../start";
 import { LAMBDA_MEMORY_MB, PRICES } from "./prices";
 
@@ -32,6 +33,24 @@ const FEED_PAGE = 500;
  * transactionsPerAccount over 365 days: 406 a year is ~100 in 90 days, and ~1.1 new a day per account).
  */
 export const COST_MEMBER = { accounts: 20, transactionsPerAccount: 406 } as const;
+
+/** The API and embedded stack the cost and MX-call benchmarks run on: quiet, fast waits, the issue's member. */
+export function startCostStack(stack: Omit<LocalStackOptions, "sandbox" | "waitScale"> = {}) {
+  process.env.LOG_LEVEL = "SILENT";
+  return startAll({
+    jwtKeyFile: null,
+    log: () => {},
+    stack: {
+      sandbox: {
+        aggregationMs: 30,
+        accountsPerMember: COST_MEMBER.accounts,
+        transactionsPerAccount: COST_MEMBER.transactionsPerAccount,
+      },
+      waitScale: 0.002,
+      ...stack,
+    },
+  });
+}
 
 export interface CaseCost {
   mxCalls: number;
@@ -229,20 +248,9 @@ export async function measureRefreshCost(mxLatencyMs = 250): Promise<RefreshCost
   const dynamoProxyUrl = await listen(dynamoProxy);
   const webhookProxyUrl = await listen(webhookProxy);
 
-  process.env.LOG_LEVEL = "SILENT";
-  const app = await startAll({
-    jwtKeyFile: null,
-    log: () => {},
-    stack: {
-      sandbox: {
-        aggregationMs: 30,
-        accountsPerMember: COST_MEMBER.accounts,
-        transactionsPerAccount: COST_MEMBER.transactionsPerAccount,
-      },
-      waitScale: 0.002,
-      webhookUrl: `${webhookProxyUrl}/v1/mx/webhooks`,
-      env: { AWS_ENDPOINT_URL_DYNAMODB: dynamoProxyUrl },
-    },
+  const app = await startCostStack({
+    webhookUrl: `${webhookProxyUrl}/v1/mx/webhooks`,
+    env: { AWS_ENDPOINT_URL_DYNAMODB: dynamoProxyUrl },
   });
   apiUrl = app.apiUrl;
   dynamoTarget = app.stack.dynamo.endpoint;
